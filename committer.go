@@ -1,0 +1,213 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// emitRequest is one Emit call waiting for the group commit.
+type emitRequest struct {
+	row  *row
+	id   int64
+	err  error
+	done chan struct{}
+}
+
+var emitRequestPool = sync.Pool{New: func() any { return &emitRequest{done: make(chan struct{}, 1)} }}
+
+// committer is the group commit: one goroutine takes every Emit waiting at that moment
+// and writes them in one transaction, so durable throughput is not one fsync per event.
+// Each caller gets its own result; a duplicate key fails only its own caller.
+type committer struct {
+	e    *Engine
+	reqs chan *emitRequest
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newCommitter(e *Engine) *committer {
+	c := &committer{e: e, reqs: make(chan *emitRequest, e.cfg.MaxCommitBatch), stop: make(chan struct{})}
+	c.wg.Add(1)
+	go c.run()
+	return c
+}
+
+// submit queues r and waits for its commit. A caller whose context ends first gets the
+// context's error, but its event may still be committed: like any unacknowledged write,
+// the caller cannot know, which is what idempotency keys are for.
+func (c *committer) submit(ctx context.Context, r *emitRequest) error {
+	select {
+	case c.reqs <- r:
+	case <-c.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *committer) run() {
+	defer c.wg.Done()
+	batch := make([]*emitRequest, 0, c.e.cfg.MaxCommitBatch)
+	for {
+		select {
+		case r := <-c.reqs:
+			batch = append(batch[:0], r)
+		case <-c.stop:
+			// Commit what is already queued so no accepted request is left hanging.
+			for {
+				select {
+				case r := <-c.reqs:
+					c.commit([]*emitRequest{r})
+				default:
+					return
+				}
+			}
+		}
+	gather:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit writes batch in one transaction and tells every caller its result.
+func (c *committer) commit(batch []*emitRequest) {
+	rows := make([]*row, 0, len(batch))
+	for _, r := range batch {
+		rows = append(rows, r.row)
+	}
+	ids, err := c.e.insertWithCaps(context.Background(), nil, rows)
+	for i, r := range batch {
+		switch {
+		case err != nil:
+			r.err = err
+		case ids[i] == 0:
+			r.err = duplicateError(r.row)
+		case ids[i] < 0:
+			r.err = outboxFullError(c.e.cfg)
+		default:
+			r.id = ids[i]
+		}
+		r.done <- struct{}{}
+	}
+}
+
+func (c *committer) close() {
+	close(c.stop)
+	c.wg.Wait()
+}
+
+func duplicateError(r *row) error {
+	return fmt.Errorf("emit %s: idempotency key %q: %w", r.b.name, r.key, ErrDuplicateEvent)
+}
+
+func outboxFullError(cfg Config) error {
+	return fmt.Errorf("%w: the cap (MaxPendingEvents %d, MaxOutboxBytes %d) is reached; nothing was written: emit again once the relay has drained the backlog, or raise the cap",
+		ErrOutboxFull, cfg.MaxPendingEvents, cfg.MaxOutboxBytes)
+}
+
+// insertWithCaps inserts rows in tx, or in a new transaction of its own when tx is nil,
+// and returns each row's id: 0 for a duplicate key, -1 for a row refused by a cap.
+func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (ids []int64, err error) {
+	own := tx == nil
+	if own {
+		if tx, err = e.db.BeginTx(ctx, nil); err != nil {
+			return nil, e.storageError("begin emit transaction", err)
+		}
+		defer func() {
+			if err != nil {
+				if rbErr := tx.Rollback(); rbErr != nil {
+					err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
+				}
+			}
+		}()
+	}
+	accepted := rows
+	var refused []bool
+	if e.cfg.MaxPendingEvents > 0 || e.cfg.MaxOutboxBytes > 0 {
+		if refused, err = e.applyCaps(ctx, tx, rows); err != nil {
+			return nil, err
+		}
+		accepted = make([]*row, 0, len(rows))
+		for i, r := range rows {
+			if !refused[i] {
+				accepted = append(accepted, r)
+			}
+		}
+	}
+	got, err := insertRows(ctx, tx, accepted)
+	if err != nil {
+		return nil, e.storageError("emit", err)
+	}
+	var added int64
+	for i, r := range accepted {
+		if got[i] != 0 {
+			added += r.size
+		}
+	}
+	if added > 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE edgeoutbox_usage SET bytes = bytes + ? WHERE id = 1", added); err != nil {
+			return nil, e.storageError("emit: count outbox bytes", err)
+		}
+	}
+	if own {
+		if err := tx.Commit(); err != nil {
+			return nil, e.storageError("commit emit transaction", err)
+		}
+	}
+	if refused == nil {
+		return got, nil
+	}
+	ids = make([]int64, len(rows))
+	j := 0
+	for i := range rows {
+		if refused[i] {
+			ids[i] = -1
+			continue
+		}
+		ids[i] = got[j]
+		j++
+	}
+	return ids, nil
+}
+
+// applyCaps decides, in order, which rows fit under MaxPendingEvents and MaxOutboxBytes.
+func (e *Engine) applyCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]bool, error) {
+	var pending, bytes int64
+	if e.cfg.MaxPendingEvents > 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM edgeoutbox_events
+			WHERE published_at IS NULL AND dead_lettered_at IS NULL`).Scan(&pending); err != nil {
+			return nil, e.storageError("emit: count pending events", err)
+		}
+	}
+	if e.cfg.MaxOutboxBytes > 0 {
+		if err := tx.QueryRowContext(ctx, "SELECT bytes FROM edgeoutbox_usage WHERE id = 1").Scan(&bytes); err != nil {
+			return nil, e.storageError("emit: read outbox bytes", err)
+		}
+	}
+	refused := make([]bool, len(rows))
+	for i, r := range rows {
+		if (e.cfg.MaxPendingEvents > 0 && pending+1 > e.cfg.MaxPendingEvents) ||
+			(e.cfg.MaxOutboxBytes > 0 && bytes+r.size > e.cfg.MaxOutboxBytes) {
+			refused[i] = true
+			continue
+		}
+		pending++
+		bytes += r.size
+	}
+	return refused, nil
+}

@@ -1,0 +1,60 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// relayLease is the name of the lease row that makes one relay per database file.
+const relayLease = "relay"
+
+// acquireLease takes or renews the lease for owner until now+ttl, if it is free,
+// expired or already owner's. It reports whether owner holds the lease afterwards.
+func acquireLease(ctx context.Context, db *sql.DB, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	res, err := db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?`,
+		relayLease, owner, now.Add(ttl).UnixNano(), now.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("acquire relay lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("acquire relay lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+// releaseLease gives the lease up so another relay can take over at once.
+func releaseLease(ctx context.Context, db *sql.DB, owner string) error {
+	if _, err := db.ExecContext(ctx, "DELETE FROM edgeoutbox_leases WHERE name = ? AND owner = ?", relayLease, owner); err != nil {
+		return fmt.Errorf("release relay lease: %w", err)
+	}
+	return nil
+}
+
+// LeaseInfo describes who holds the relay lease of a database file.
+type LeaseInfo struct {
+	Owner     string
+	ExpiresAt time.Time
+}
+
+// Lease returns the current relay lease, or nil when no relay holds one.
+func (e *Engine) Lease(ctx context.Context) (*LeaseInfo, error) {
+	var owner string
+	var expires int64
+	err := e.reader.QueryRowContext(ctx, "SELECT owner, expires_at FROM edgeoutbox_leases WHERE name = ?", relayLease).Scan(&owner, &expires)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read relay lease: %w", err)
+	}
+	info := &LeaseInfo{Owner: owner, ExpiresAt: time.Unix(0, expires)}
+	if info.ExpiresAt.Before(time.Now()) {
+		return nil, nil
+	}
+	return info, nil
+}

@@ -1,0 +1,156 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DSN returns the modernc.org/sqlite data source name edgeoutbox uses for path: WAL,
+// the busy timeout, the synchronous level, foreign keys and immediate write
+// transactions. Open a *sql.DB with it (driver "sqlite") to share the database file
+// with New; keep that pool's write side to one connection (db.SetMaxOpenConns(1)).
+func DSN(path string, sync Synchronous, busyTimeout time.Duration) string {
+	if sync == "" {
+		sync = SyncFull
+	}
+	if busyTimeout <= 0 {
+		busyTimeout = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	// auto_vacuum must be set before the first table exists; on an older file it is a
+	// no-op and retention falls back to leaving free pages for reuse.
+	q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+string(sync)+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
+	q.Set("_txlock", "immediate")
+	return "file:" + escapePath(path) + "?" + q.Encode()
+}
+
+// readerDSN is DSN for the read-only pool: same settings, queries only.
+func readerDSN(path string, sync Synchronous, busyTimeout time.Duration) string {
+	return DSN(path, sync, busyTimeout) + "&_pragma=query_only(1)"
+}
+
+// escapePath keeps '?' and '#' in a file name from being read as URI syntax.
+func escapePath(path string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return r.Replace(path)
+}
+
+// openPools opens the single writer connection and the reader pool for path and checks
+// that SQLite applied every setting.
+func openPools(ctx context.Context, path string, cfg Config) (writer, reader *sql.DB, err error) {
+	writer, err = sql.Open("sqlite", DSN(path, cfg.Synchronous, cfg.BusyTimeout))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open outbox database %s: %w", path, err)
+	}
+	// One writer connection: more give no throughput and starve callers (FIELD-NOTES).
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	if err := verifySettings(ctx, writer, path, cfg); err != nil {
+		writer.Close()
+		return nil, nil, err
+	}
+	reader, err = sql.Open("sqlite", readerDSN(path, cfg.Synchronous, cfg.BusyTimeout))
+	if err != nil {
+		writer.Close()
+		return nil, nil, fmt.Errorf("open outbox database %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(cfg.ReadConns)
+	reader.SetMaxIdleConns(cfg.ReadConns)
+	return writer, reader, nil
+}
+
+// verifySettings reads back the pragmas the DSN asked for: a driver or file that
+// silently ignored one (a read-only directory cannot hold a WAL, say) is an error at
+// open, not a surprise after a power cut.
+func verifySettings(ctx context.Context, db *sql.DB, path string, cfg Config) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return describeOpenError(path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("open outbox database %s: journal_mode is %q, want wal: open the file with edgeoutbox.DSN and make sure its directory is writable", path, mode)
+	}
+	var syncLevel int
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncLevel); err != nil {
+		return describeOpenError(path, err)
+	}
+	if want, _ := cfg.Synchronous.pragmaValue(); syncLevel != want {
+		return fmt.Errorf("open outbox database %s: synchronous is %d, want %d (%s): open the file with edgeoutbox.DSN", path, syncLevel, want, cfg.Synchronous)
+	}
+	var busy int64
+	if err := db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		return describeOpenError(path, err)
+	}
+	if busy <= 0 {
+		return fmt.Errorf("open outbox database %s: busy_timeout is 0, so concurrent writers fail at once with \"database is locked\": open the file with edgeoutbox.DSN", path)
+	}
+	return nil
+}
+
+// describeOpenError turns SQLite's terse codes into what the operator should do.
+func describeOpenError(path string, err error) error {
+	var serr *sqlite.Error
+	if errors.As(err, &serr) {
+		switch serr.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("open outbox database %s: the file is not a SQLite database (or its header is damaged): point to the right file, or restore it from a backup: %w", path, err)
+		case sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("open outbox database %s: the database is corrupt: restore it from a backup (the file was left as it is): %w", path, err)
+		case sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("open outbox database %s: cannot open the file: check that the path and its directory exist and are writable: %w", path, err)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("open outbox database %s: the disk is full: free space, then retry: %w", path, err)
+		}
+	}
+	return fmt.Errorf("open outbox database %s: %w", path, err)
+}
+
+// isDiskFull reports whether err is SQLite's "database or disk is full".
+func isDiskFull(err error) bool {
+	var serr *sqlite.Error
+	return errors.As(err, &serr) && serr.Code()&0xff == sqlite3.SQLITE_FULL
+}
+
+// integrityCheck runs PRAGMA quick_check and returns an error describing any damage.
+func integrityCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return describeOpenError(path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return describeOpenError(path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return describeOpenError(path, err)
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], "…")
+		}
+		return fmt.Errorf("open outbox database %s: the database is corrupt (%s): restore it from a backup (the file was left as it is)", path, strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// recordOutcome marks the published events of a batch and schedules or dead-letters the
+// failed ones, all in one transaction. Events that were held back, cancelled or met an
+// unavailable transport stay pending with no attempt counted; the first unavailable
+// error is returned so the relay can wait for connectivity.
+func (e *Engine) recordOutcome(ctx context.Context, batch []*Event, errs []error, started time.Time) (unavailable error, err error) {
+	now := time.Now()
+	published := make([]int64, 0, len(batch))
+	var failures []failure
+	failedEntities := map[string]bool{}
+	for i, ev := range batch {
+		perr := errs[i]
+		k := ev.Entity.key()
+		switch {
+		case perr == nil:
+			published = append(published, ev.ID)
+			continue
+		case errors.Is(perr, ErrTransportUnavailable):
+			if unavailable == nil {
+				unavailable = perr
+			}
+		case errors.Is(perr, errHeldBack), errors.Is(perr, context.Canceled), k != "" && failedEntities[k]:
+			// Not the event's own failure.
+		default:
+			failures = append(failures, e.classify(ev, perr, now))
+		}
+		if k != "" {
+			failedEntities[k] = true
+		}
+	}
+	if len(published) == 0 && len(failures) == 0 {
+		return unavailable, nil
+	}
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable, e.storageError("record publish outcome: begin", err)
+	}
+	if err := e.writeOutcome(ctx, tx, published, failures, now); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil {
+			err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
+		}
+		return unavailable, err
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable, e.storageError("record publish outcome: commit", err)
+	}
+	e.afterOutcome(batch, errs, failures, len(published), time.Since(started))
+	return unavailable, nil
+}
+
+// failure is what happens to an event whose publish failed.
+type failure struct {
+	ev      *Event
+	err     error
+	class   string
+	dead    bool
+	nextAt  time.Time
+	attempt int // attempts after this one
+}
+
+func (e *Engine) classify(ev *Event, err error, now time.Time) failure {
+	f := failure{ev: ev, err: err, class: errorClass(err), attempt: ev.Attempts + 1}
+	switch {
+	case f.class == ErrorClassPermanent:
+		f.dead = true
+	case f.attempt >= e.cfg.MaxAttempts:
+		f.dead = true
+		f.class = ErrorClassMaxAttempts
+	default:
+		f.nextAt = now.Add(e.backoff(f.attempt))
+	}
+	return f
+}
+
+// backoff is BackoffBase·2^(attempt-1), capped at BackoffMax, with jitter over its upper
+// half so that many failing events do not retry in lock step.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.BackoffBase
+	for i := 1; i < attempt && d < e.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.cfg.BackoffMax)
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, published []int64, failures []failure, now time.Time) error {
+	if len(published) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?
+			WHERE id IN (SELECT value FROM json_each(?)) AND published_at IS NULL`, now.UnixNano(), idList(published)); err != nil {
+			return e.storageError("mark batch published", err)
+		}
+	}
+	for _, f := range failures {
+		msg := truncateError(f.err.Error())
+		var err error
+		if f.dead {
+			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
+				dead_lettered_at = ? WHERE id = ?`, f.attempt, msg, f.class, now.UnixNano(), f.ev.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
+				next_attempt_at = ? WHERE id = ?`, f.attempt, msg, f.class, f.nextAt.UnixNano(), f.ev.ID)
+		}
+		if err != nil {
+			return e.storageError("record failed publish", err)
+		}
+	}
+	return nil
+}
+
+// afterOutcome logs and runs hooks once the outcome is committed.
+func (e *Engine) afterOutcome(batch []*Event, errs []error, failures []failure, published int, took time.Duration) {
+	if e.hooks.wantsPublished() {
+		for i, ev := range batch {
+			if errs[i] == nil {
+				e.hooks.published(EventInfo{Name: ev.Name, Version: ev.Version, EventID: ev.ID, IdempotencyKey: ev.IdempotencyKey, Attempts: ev.Attempts + 1})
+			}
+		}
+	}
+	if published > 0 {
+		e.hooks.batchPublished(BatchInfo{Count: published, Duration: took})
+		e.log.Debug().Int("count", published).Dur("took", took).Msg("edgeoutbox batch published")
+	}
+	for _, f := range failures {
+		info := EventInfo{Name: f.ev.Name, Version: f.ev.Version, EventID: f.ev.ID, IdempotencyKey: f.ev.IdempotencyKey,
+			Attempts: f.attempt, ErrorMessage: f.err.Error(), ErrorClass: f.class}
+		if f.dead {
+			e.log.Warn().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Str("error_class", f.class).Err(f.err).Msg("edgeoutbox event dead-lettered")
+			e.hooks.deadLettered(info)
+		} else {
+			e.log.Info().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Int("attempts", f.attempt).Time("next_attempt_at", f.nextAt).Err(f.err).Msg("edgeoutbox publish failed, will retry")
+			e.hooks.failed(info)
+		}
+	}
+}
+
+// idList encodes ids as a JSON array for json_each.
+func idList(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// truncateError keeps stored error messages bounded.
+func truncateError(msg string) string {
+	const max = 2000
+	if len(msg) <= max {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:max], "") + "…"
+}

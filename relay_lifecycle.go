@@ -1,0 +1,162 @@
+package edgeoutbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// relay owns the goroutines that publish: the lease keeper and the publishing loop.
+type relay struct {
+	e         *Engine
+	owner     string
+	transport Transport
+
+	runCtx   context.Context // cancelled by a hard stop
+	cancel   context.CancelFunc
+	stopping chan struct{} // closed by Stop: finish the in-flight batch, claim no more
+	gained   chan struct{} // the lease keeper got the lease
+	wg       sync.WaitGroup
+
+	leaseUntil atomic.Int64 // Unix nanoseconds; 0 when not held
+	stopOnce   sync.Once
+}
+
+// Start starts the relay in the background and returns at once. It fails with
+// ErrNoTransport when Config.Transport is nil. Cancelling ctx stops the relay as
+// abruptly as a Stop whose context has ended; prefer Stop. Start on a running engine
+// is a no-op.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.cfg.Transport == nil {
+		return ErrNoTransport
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if e.relay != nil {
+		return nil
+	}
+	owner, err := newOwnerToken()
+	if err != nil {
+		return err
+	}
+	r := &relay{
+		e:         e,
+		owner:     owner,
+		transport: e.cfg.Transport,
+		stopping:  make(chan struct{}),
+		gained:    make(chan struct{}, 1),
+	}
+	r.runCtx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.relay = r
+	r.wg.Add(3)
+	go r.keepLease()
+	go r.run()
+	go func() { // Start's context ending is a hard stop.
+		defer r.wg.Done()
+		select {
+		case <-ctx.Done():
+			r.stop()
+			r.cancel()
+		case <-r.stopping:
+		}
+	}()
+	e.log.Info().Str("owner", owner).Msg("edgeoutbox relay started")
+	return nil
+}
+
+// Stop stops the relay: it finishes the batch in flight (publish and mark), claims no
+// more, and gives up the lease so another relay can take over at once. If ctx ends
+// first, the publish in flight is cancelled; its events stay pending and are published
+// again later (JetStream drops the re-send by its Nats-Msg-Id). Stop before Start, and
+// Stop twice, return nil.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	r := e.relay
+	e.relay = nil
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	r.stop()
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+		err = fmt.Errorf("stop relay: %w", ctx.Err())
+	}
+	r.cancel()
+	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if relErr := releaseLease(releaseCtx, e.db, r.owner); relErr != nil && err == nil {
+		err = relErr
+	}
+	e.log.Info().Str("owner", r.owner).Msg("edgeoutbox relay stopped")
+	return err
+}
+
+func (r *relay) stop() { r.stopOnce.Do(func() { close(r.stopping) }) }
+
+func newOwnerToken() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate relay owner token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// keepLease takes the lease when it is free and renews it every third of LeaseTTL.
+// Losing it (another relay took an expired lease) stops publishing at once.
+func (r *relay) keepLease() {
+	defer r.wg.Done()
+	ttl := r.e.cfg.LeaseTTL
+	ticker := time.NewTicker(ttl / 3)
+	defer ticker.Stop()
+	for {
+		now := time.Now()
+		ok, err := acquireLease(r.runCtx, r.e.db, r.owner, now, ttl)
+		switch {
+		case err != nil:
+			r.e.log.Warn().Err(err).Msg("edgeoutbox relay lease")
+		case ok:
+			if r.leaseUntil.Swap(now.Add(ttl).UnixNano()) == 0 {
+				r.e.log.Info().Str("owner", r.owner).Msg("edgeoutbox relay lease acquired")
+				select {
+				case r.gained <- struct{}{}:
+				default:
+				}
+			}
+		default:
+			if r.leaseUntil.Swap(0) != 0 {
+				r.e.log.Warn().Str("owner", r.owner).Msg("edgeoutbox relay lease lost to another relay: publishing stopped")
+			}
+		}
+		select {
+		case <-ticker.C:
+		case <-r.stopping:
+			return
+		case <-r.runCtx.Done():
+			return
+		}
+	}
+}
+
+// holdsLease reports whether the lease is ours with a safety margin left: a publish
+// started now must not outlive it.
+func (r *relay) holdsLease() bool {
+	until := r.leaseUntil.Load()
+	return until != 0 && time.Now().Add(r.e.cfg.LeaseTTL/3).UnixNano() < until
+}

@@ -1,0 +1,118 @@
+package edgeoutbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CleanupResult reports what Cleanup removed.
+type CleanupResult struct {
+	Published    int64 // published events deleted
+	DeadLettered int64 // dead letters deleted
+	FreedBytes   int64 // payload and metadata bytes no longer held
+}
+
+// retentionBatch is how many rows one cleanup transaction deletes: small, so emits
+// waiting for the writer are not held up for long.
+const retentionBatch = 1000
+
+// Cleanup deletes published events older than RetentionPeriod and dead letters older
+// than DeadLetterRetention, in small transactions, then gives the freed pages back to the
+// file system (on a file created by edgeoutbox, which uses incremental auto-vacuum) and
+// truncates the WAL. Pending events are never deleted. The relay owner runs it every
+// RetentionInterval; call it yourself any time.
+func (e *Engine) Cleanup(ctx context.Context) (CleanupResult, error) {
+	return e.CleanupOlderThan(ctx, e.cfg.RetentionPeriod, e.cfg.DeadLetterRetention)
+}
+
+// CleanupOlderThan is Cleanup with explicit ages; a negative age deletes nothing of
+// that kind.
+func (e *Engine) CleanupOlderThan(ctx context.Context, published, deadLettered time.Duration) (CleanupResult, error) {
+	var res CleanupResult
+	now := time.Now()
+	kinds := []struct {
+		column string
+		age    time.Duration
+		count  *int64
+	}{
+		{"published_at", published, &res.Published},
+		{"dead_lettered_at", deadLettered, &res.DeadLettered},
+	}
+	for _, k := range kinds {
+		if k.age < 0 {
+			continue
+		}
+		cutoff := now.Add(-k.age).UnixNano()
+		for {
+			n, freed, err := e.deleteOlder(ctx, k.column, cutoff)
+			if err != nil {
+				return res, err
+			}
+			*k.count += n
+			res.FreedBytes += freed
+			if n < retentionBatch {
+				break
+			}
+		}
+	}
+	if res.Published+res.DeadLettered > 0 {
+		e.giveSpaceBack(ctx)
+		e.log.Info().Int64("published", res.Published).Int64("dead_lettered", res.DeadLettered).Msg("edgeoutbox retention cleanup")
+	}
+	return res, nil
+}
+
+// deleteOlder deletes one batch of rows whose column is set and older than cutoff.
+func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (n, freed int64, err error) {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, e.storageError("cleanup: begin", err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil {
+				err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
+			}
+		}
+	}()
+	rows, err := tx.QueryContext(ctx, `DELETE FROM edgeoutbox_events WHERE id IN (
+			SELECT id FROM edgeoutbox_events WHERE `+column+` IS NOT NULL AND `+column+` < ? LIMIT ?)
+		RETURNING size_bytes`, cutoff, retentionBatch)
+	if err != nil {
+		return 0, 0, e.storageError("cleanup: delete old events", err)
+	}
+	for rows.Next() {
+		var size int64
+		if err = rows.Scan(&size); err != nil {
+			rows.Close()
+			return 0, 0, e.storageError("cleanup: delete old events", err)
+		}
+		n++
+		freed += size
+	}
+	if err = errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, 0, e.storageError("cleanup: delete old events", err)
+	}
+	if freed > 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE edgeoutbox_usage SET bytes = MAX(bytes - ?, 0) WHERE id = 1", freed); err != nil {
+			return 0, 0, e.storageError("cleanup: count outbox bytes", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, e.storageError("cleanup: commit", err)
+	}
+	return n, freed, nil
+}
+
+// giveSpaceBack returns free pages to the file system and truncates the WAL. Failures
+// only mean the file stays larger; they are logged, not returned.
+func (e *Engine) giveSpaceBack(ctx context.Context) {
+	if _, err := e.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+		e.log.Warn().Err(err).Msg("edgeoutbox cleanup: incremental vacuum")
+	}
+	if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		e.log.Warn().Err(err).Msg("edgeoutbox cleanup: checkpoint")
+	}
+}

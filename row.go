@@ -1,0 +1,171 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// row is an event ready to be inserted into the outbox.
+type row struct {
+	key        string
+	b          built
+	metadata   []byte // JSON object or nil
+	occurredAt int64
+	createdAt  int64
+	nextAt     int64
+	size       int64
+}
+
+// maxIdempotencyKeyLen bounds caller-chosen keys: they travel as a NATS header.
+const maxIdempotencyKeyLen = 256
+
+// prepareRow casts inputs against the schema and fills in every column. It touches no
+// database, so it runs in the caller's goroutine, outside the writer's critical path.
+func (e *Engine) prepareRow(name string, inputs Inputs, opts []EmitOption) (*row, error) {
+	var o emitOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	v, err := e.schema.lookup(name, o.version)
+	if err != nil {
+		return nil, err
+	}
+	b, err := v.build(name, inputs)
+	if err != nil {
+		return nil, err
+	}
+	r := &row{b: b, key: o.idempotencyKey}
+	if r.key == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("generate idempotency key: %w", err)
+		}
+		r.key = id.String()
+	} else if len(r.key) > maxIdempotencyKeyLen || !utf8.ValidString(r.key) || strings.ContainsAny(r.key, "\r\n\x00") {
+		return nil, &InputError{Event: name, Field: "idempotency key", Problem: fmt.Sprintf("must be valid UTF-8 without line breaks, at most %d bytes", maxIdempotencyKeyLen)}
+	}
+	if len(o.metadata) > 0 {
+		if r.metadata, err = json.Marshal(o.metadata); err != nil {
+			return nil, &InputError{Event: name, Field: "metadata", GoType: "map[string]string", Problem: "cannot be encoded as JSON"}
+		}
+	}
+	now := time.Now()
+	r.createdAt = now.UnixNano()
+	r.occurredAt = r.createdAt
+	if !o.occurredAt.IsZero() {
+		r.occurredAt = o.occurredAt.UnixNano()
+	}
+	r.nextAt = r.createdAt
+	r.size = int64(len(b.payload) + len(r.metadata))
+	return r, nil
+}
+
+const insertColumns = `(idempotency_key, name, type, version, entity_class, entity_id, entity_version,
+	payload, metadata, occurred_at, created_at, next_attempt_at, size_bytes)`
+
+const insertPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+// insertStatements holds insertSQL(1<<i): the only statement shapes insertRows uses.
+var insertStatements = func() (s [9]string) {
+	for i := range s {
+		s[i] = insertSQL(1 << i)
+	}
+	return s
+}()
+
+// insertSQL returns a multi-row insert of n rows that skips duplicate keys and returns
+// the rows it inserted, so one duplicate does not fail the others in a group commit.
+func insertSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO edgeoutbox_events ")
+	sb.WriteString(insertColumns)
+	sb.WriteString(" VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(insertPlaceholders)
+	}
+	sb.WriteString(" ON CONFLICT(idempotency_key) DO NOTHING RETURNING id, idempotency_key")
+	return sb.String()
+}
+
+func (r *row) appendArgs(args []any) []any {
+	var entityVersion any
+	if r.b.entity.Version != nil {
+		entityVersion = *r.b.entity.Version
+	}
+	var metadata any
+	if r.metadata != nil {
+		metadata = string(r.metadata)
+	}
+	return append(args, r.key, r.b.name, r.b.typ, r.b.version, r.b.entity.Class, r.b.entity.ID,
+		entityVersion, string(r.b.payload), metadata, r.occurredAt, r.createdAt, r.nextAt, r.size)
+}
+
+// queryer is what inserting needs from a *sql.DB, *sql.Conn or *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertRows inserts rows in as few statements as possible and returns each row's id,
+// or 0 where its idempotency key was already stored (or repeated earlier in rows).
+func insertRows(ctx context.Context, q queryer, rows []*row) ([]int64, error) {
+	ids := make([]int64, len(rows))
+	const chunk = 1 << (len(insertStatements) - 1)
+	args := make([]any, 0, 13*chunk)
+	for start := 0; start < len(rows); {
+		n := min(chunk, len(rows)-start)
+		// Round down to a power of two so only a handful of statement shapes exist and
+		// SQLite's prepared-statement cache keeps them.
+		for n&(n-1) != 0 {
+			n &= n - 1
+		}
+		part := rows[start : start+n]
+		args = args[:0]
+		for _, r := range part {
+			args = r.appendArgs(args)
+		}
+		res, err := q.QueryContext(ctx, insertStatements[bits.TrailingZeros(uint(n))], args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		inserted := make(map[string]int64, n)
+		for res.Next() {
+			var id int64
+			var key string
+			if err := res.Scan(&id, &key); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("insert events: %w", err)
+			}
+			inserted[key] = id
+		}
+		if err := res.Err(); err != nil {
+			res.Close()
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		if err := res.Close(); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		for i, r := range part {
+			if id, ok := inserted[r.key]; ok {
+				ids[start+i] = id
+				delete(inserted, r.key) // a repeat of the key later in rows is a duplicate
+			}
+		}
+		start += n
+	}
+	return ids, nil
+}
