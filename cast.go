@@ -1,0 +1,549 @@
+package edgeoutbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Casting is strict: a value is accepted only when the conversion is exact and
+// unambiguous. Pointers are followed; a nil pointer (like a nil value) is a missing
+// value, which is an error for a required field and leaves an optional field out of the
+// payload. Named types count as their underlying kind (type Kg float64 is a float).
+//
+//	string  Go strings only (valid UTF-8). Not []byte, numbers or fmt.Stringer.
+//	int     integer kinds (uint64 above MaxInt64 is an error); floats that are whole
+//	        numbers in int64 range; json.Number holding a whole number ("4.0", "1e3");
+//	        strings holding a JSON integer literal ("42", "-7"; not " 42", "+42",
+//	        "042", "4.0", "0x10", "1e3"). Never bool.
+//	float   integer kinds whose value float64 holds exactly; finite floats; json.Number;
+//	        strings holding a JSON number literal ("1.5", "-2e3"; not "NaN", "Inf",
+//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them).
+//	bool    bool; the strings "true" and "false" exactly.
+//	time    time.Time (the zero time too); RFC 3339 strings. Stored as RFC 3339 in UTC
+//	        with as many fractional digits as needed. Years outside 0-9999 are errors.
+//	json    anything encoding/json marshals, including json.RawMessage (validated and
+//	        compacted). A value that encodes as null is missing.
+
+// errMissing marks a missing value; callers turn it into "is required" or omit the field.
+var errMissing = errors.New("is required")
+
+// castError is a value that cannot be cast; its text completes "value of Go type T ...".
+type castError string
+
+func (e castError) Error() string { return string(e) }
+
+func cannot(t FieldType, why string) error {
+	if why == "" {
+		return castError("cannot be cast to " + string(t))
+	}
+	return castError("cannot be cast to " + string(t) + ": " + why)
+}
+
+// deref follows pointers and interfaces; ok is false for nil.
+func deref(v any) (reflect.Value, bool) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return rv, false
+		}
+		rv = rv.Elem()
+	}
+	return rv, rv.IsValid()
+}
+
+func castString(v any) (string, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case nil:
+		return "", errMissing
+	case *string:
+		if x == nil {
+			return "", errMissing
+		}
+		s = *x
+	default:
+		rv, ok := deref(v)
+		if !ok {
+			return "", errMissing
+		}
+		if rv.Kind() != reflect.String {
+			return "", cannot(String, "only strings are accepted")
+		}
+		s = rv.String()
+	}
+	if !utf8.ValidString(s) {
+		return "", cannot(String, "not valid UTF-8")
+	}
+	return s, nil
+}
+
+const (
+	twoTo63 = 9223372036854775808.0 // 2^63, exactly representable
+	twoTo64 = 18446744073709551616.0
+)
+
+func floatToInt(f float64) (int64, error) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, cannot(Int, "not a finite number")
+	case f != math.Trunc(f):
+		return 0, cannot(Int, "not a whole number")
+	case f < -twoTo63 || f >= twoTo63:
+		return 0, cannot(Int, "out of int64 range")
+	}
+	return int64(f), nil
+}
+
+func castInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case int32:
+		return int64(x), nil
+	case float64:
+		return floatToInt(x)
+	case string:
+		return parseIntString(x)
+	case json.Number:
+		return parseIntNumber(string(x))
+	case nil:
+		return 0, errMissing
+	case *int64:
+		if x == nil {
+			return 0, errMissing
+		}
+		return *x, nil
+	case *int:
+		if x == nil {
+			return 0, errMissing
+		}
+		return int64(*x), nil
+	}
+	rv, ok := deref(v)
+	if !ok {
+		return 0, errMissing
+	}
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return 0, cannot(Int, "out of int64 range")
+		}
+		return int64(u), nil
+	case reflect.Float32, reflect.Float64:
+		return floatToInt(rv.Float())
+	case reflect.String:
+		if rv.Type() == reflect.TypeFor[json.Number]() {
+			return parseIntNumber(rv.String())
+		}
+		return parseIntString(rv.String())
+	}
+	return 0, cannot(Int, "")
+}
+
+// parseIntString accepts a JSON integer literal: -?(0|[1-9][0-9]*).
+func parseIntString(s string) (int64, error) {
+	if !isJSONNumber(s) || !isJSONInteger(s) {
+		return 0, cannot(Int, fmt.Sprintf("string %s is not an integer literal", quoteShort(s)))
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, cannot(Int, "out of int64 range")
+	}
+	return n, nil
+}
+
+// parseIntNumber accepts a json.Number holding a whole number.
+func parseIntNumber(s string) (int64, error) {
+	if !isJSONNumber(s) {
+		return 0, cannot(Int, fmt.Sprintf("json.Number %s is not a number", quoteShort(s)))
+	}
+	if isJSONInteger(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, cannot(Int, "out of int64 range")
+		}
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, cannot(Int, "out of range")
+	}
+	return floatToInt(f)
+}
+
+func castFloat(v any) (float64, error) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int:
+		return intToFloat(int64(x))
+	case int64:
+		return intToFloat(x)
+	case string:
+		return parseFloatString(x, "string")
+	case json.Number:
+		return parseFloatString(string(x), "json.Number")
+	case nil:
+		return 0, errMissing
+	case *float64:
+		if x == nil {
+			return 0, errMissing
+		}
+		f = *x
+	default:
+		rv, ok := deref(v)
+		if !ok {
+			return 0, errMissing
+		}
+		switch rv.Kind() {
+		case reflect.Float32, reflect.Float64:
+			f = rv.Float()
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return intToFloat(rv.Int())
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			u := rv.Uint()
+			g := float64(u)
+			if g >= twoTo64 || uint64(g) != u {
+				return 0, cannot(Float, "integer too large to hold exactly")
+			}
+			return g, nil
+		case reflect.String:
+			what := "string"
+			if rv.Type() == reflect.TypeFor[json.Number]() {
+				what = "json.Number"
+			}
+			return parseFloatString(rv.String(), what)
+		default:
+			return 0, cannot(Float, "")
+		}
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, cannot(Float, "not a finite number")
+	}
+	return f, nil
+}
+
+func intToFloat(n int64) (float64, error) {
+	f := float64(n)
+	if f >= twoTo63 || int64(f) != n {
+		return 0, cannot(Float, "integer too large to hold exactly")
+	}
+	return f, nil
+}
+
+func parseFloatString(s, what string) (float64, error) {
+	if !isJSONNumber(s) {
+		return 0, cannot(Float, fmt.Sprintf("%s %s is not a number literal", what, quoteShort(s)))
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, cannot(Float, "out of float64 range")
+	}
+	return f, nil
+}
+
+func castBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case nil:
+		return false, errMissing
+	case *bool:
+		if x == nil {
+			return false, errMissing
+		}
+		return *x, nil
+	}
+	rv, ok := deref(v)
+	if !ok {
+		return false, errMissing
+	}
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.String:
+		switch rv.String() {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return false, cannot(Bool, fmt.Sprintf("string %s is not \"true\" or \"false\"", quoteShort(rv.String())))
+	}
+	return false, cannot(Bool, "")
+}
+
+func castTime(v any) (time.Time, error) {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case nil:
+		return t, errMissing
+	case *time.Time:
+		if x == nil {
+			return t, errMissing
+		}
+		t = *x
+	case string:
+		return parseTimeString(x)
+	default:
+		rv, ok := deref(v)
+		if !ok {
+			return t, errMissing
+		}
+		switch {
+		case rv.Type() == reflect.TypeFor[time.Time]():
+			t = rv.Interface().(time.Time)
+		case rv.Kind() == reflect.String:
+			return parseTimeString(rv.String())
+		default:
+			return t, cannot(Time, "only time.Time and RFC 3339 strings are accepted")
+		}
+	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return t, cannot(Time, "year outside 0-9999")
+	}
+	return t.UTC(), nil
+}
+
+func parseTimeString(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, cannot(Time, fmt.Sprintf("string %s is not an RFC 3339 time", quoteShort(s)))
+	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return t, cannot(Time, "year outside 0-9999")
+	}
+	return t.UTC(), nil
+}
+
+// appendJSONValue appends the compact JSON encoding of v.
+func appendJSONValue(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return buf, errMissing
+	case json.RawMessage:
+		return appendRawJSON(buf, x)
+	case *json.RawMessage:
+		if x == nil {
+			return buf, errMissing
+		}
+		return appendRawJSON(buf, *x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return buf, cannot(JSON, err.Error())
+	}
+	if string(b) == "null" {
+		return buf, errMissing
+	}
+	return append(buf, b...), nil
+}
+
+func appendRawJSON(buf []byte, raw json.RawMessage) ([]byte, error) {
+	if len(raw) == 0 {
+		return buf, errMissing
+	}
+	n := len(buf)
+	out, err := compactJSON(buf, raw)
+	if err != nil {
+		return buf, cannot(JSON, "json.RawMessage is not valid JSON")
+	}
+	if string(out[n:]) == "null" {
+		return buf, errMissing
+	}
+	return out, nil
+}
+
+// appendValue casts v to t and appends its JSON encoding to buf. On error buf is
+// returned unchanged in length.
+func appendValue(buf []byte, t FieldType, v any) ([]byte, error) {
+	switch t {
+	case String:
+		s, err := castString(v)
+		if err != nil {
+			return buf, err
+		}
+		return appendJSONString(buf, s), nil
+	case Int:
+		n, err := castInt(v)
+		if err != nil {
+			return buf, err
+		}
+		return strconv.AppendInt(buf, n, 10), nil
+	case Float:
+		f, err := castFloat(v)
+		if err != nil {
+			return buf, err
+		}
+		return appendJSONFloat(buf, f), nil
+	case Bool:
+		b, err := castBool(v)
+		if err != nil {
+			return buf, err
+		}
+		return strconv.AppendBool(buf, b), nil
+	case Time:
+		tm, err := castTime(v)
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, '"')
+		buf = tm.AppendFormat(buf, time.RFC3339Nano)
+		return append(buf, '"'), nil
+	case JSON:
+		return appendJSONValue(buf, v)
+	}
+	return buf, castError("has unknown field type " + string(t))
+}
+
+// appendJSONFloat formats f the way encoding/json does.
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s (valid UTF-8) as a JSON string. Unlike encoding/json it
+// leaves <, > and & alone; it escapes U+2028 and U+2029 like encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// isJSONNumber reports whether s is a JSON number literal.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}
+
+// isJSONInteger reports whether a JSON number literal has no fraction or exponent.
+func isJSONInteger(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteShort quotes s for a message, cutting long values.
+func quoteShort(s string) string {
+	const max = 40
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// compactJSON appends the compact form of the JSON text src to dst.
+func compactJSON(dst, src []byte) ([]byte, error) {
+	if !json.Valid(src) {
+		return dst, errors.New("invalid JSON")
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, src); err != nil {
+		return dst, err
+	}
+	return append(dst, b.Bytes()...), nil
+}
