@@ -1,0 +1,19 @@
+package edgeoutbox_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/edgeoutboxtest"
+)
+
+func TestMemoryTransportConformance(t *testing.T) {
+	edgeoutboxtest.RunTransportConformance(t, func(t *testing.T) *edgeoutboxtest.Harness {
+		mt := edgeoutbox.NewMemoryTransport()
+		return &edgeoutboxtest.Harness{
+			Transport: mt,
+			Received:  func(context.Context) ([]*edgeoutbox.Event, error) { return mt.Events(), nil },
+		}
+	})
+}
