@@ -1,0 +1,110 @@
+// Package bench measures edgeoutbox against raw SQLite (and raw NATS) baselines in the
+// same run, so that results are ratios that survive a noisy, shared machine. The Go
+// benchmarks and the "edgeoutbox bench" command both call it.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/edgeoutbox/edgeoutbox"
+)
+
+// Result is one measured side of a comparison.
+type Result struct {
+	Name    string
+	Events  int
+	Elapsed time.Duration
+}
+
+// Rate is events per second.
+func (r Result) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.Elapsed.Seconds()
+}
+
+// Comparison is edgeoutbox beside its baseline.
+type Comparison struct {
+	Subject, Baseline Result
+	// Target is the ratio the project promises (0 when none).
+	Target float64
+}
+
+// Ratio is subject rate / baseline rate.
+func (c Comparison) Ratio() float64 {
+	if c.Baseline.Rate() == 0 {
+		return 0
+	}
+	return c.Subject.Rate() / c.Baseline.Rate()
+}
+
+// String formats the comparison as one table row.
+func (c Comparison) String() string {
+	verdict := ""
+	if c.Target > 0 {
+		verdict = "meets target"
+		if c.Ratio() < c.Target {
+			verdict = "BELOW target"
+		}
+		verdict = fmt.Sprintf("  (target %.2f: %s)", c.Target, verdict)
+	}
+	return fmt.Sprintf("%-34s %10.0f ev/s   %-30s %10.0f ev/s   ratio %.2f%s",
+		c.Subject.Name, c.Subject.Rate(), c.Baseline.Name, c.Baseline.Rate(), c.Ratio(), verdict)
+}
+
+// Event is the event the benchmarks emit: a few typed fields, like a typical domain event.
+var Event = edgeoutbox.Define("bench_reading_taken",
+	edgeoutbox.EventType("domain"),
+	edgeoutbox.Input("reading"),
+	edgeoutbox.EntityClass("kind", edgeoutbox.From("reading"), edgeoutbox.String),
+	edgeoutbox.EntityID("sensor", edgeoutbox.From("reading"), edgeoutbox.Int),
+	edgeoutbox.RequiredPayload("value", edgeoutbox.From("reading"), edgeoutbox.Float),
+	edgeoutbox.RequiredPayload("unit", edgeoutbox.From("reading"), edgeoutbox.String),
+	edgeoutbox.OptionalPayload("note", edgeoutbox.From("reading"), edgeoutbox.String),
+)
+
+// Reading is the input of Event.
+type Reading struct {
+	Kind   string  `json:"kind"`
+	Sensor int     `json:"sensor"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Note   string  `json:"note"`
+}
+
+// Inputs returns the inputs of the i-th benchmark event.
+func Inputs(i int) edgeoutbox.Inputs {
+	return edgeoutbox.Inputs{"reading": Reading{Kind: "thermometer", Sensor: i % 64, Value: float64(i) / 10, Unit: "celsius", Note: "periodic reading"}}
+}
+
+// Schema returns an in-memory schema holding Event.
+func Schema() (*edgeoutbox.Schema, error) {
+	s, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Event)
+	return s, err
+}
+
+// Open opens an engine for benchmarks on path.
+func Open(ctx context.Context, path string, cfg edgeoutbox.Config) (*edgeoutbox.Engine, error) {
+	s, err := Schema()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Schema = s
+	return edgeoutbox.Open(ctx, path, cfg)
+}
+
+// TempDir makes a scratch directory; the returned function removes it.
+func TempDir() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "edgeoutbox-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+func dbPath(dir, name string) string { return filepath.Join(dir, name+".db") }
