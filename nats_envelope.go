@@ -210,8 +210,10 @@ func natsMessage(subject string, e *Event) (*nats.Msg, error) {
 	}
 	h := nats.Header{}
 	h.Set(HeaderContentType, EnvelopeContentType)
-	h.Set(HeaderMsgID, headerValue(e.IdempotencyKey))
-	h.Set(HeaderIdempotencyKey, headerValue(e.IdempotencyKey))
+	if e.IdempotencyKey != "" {
+		h.Set(HeaderMsgID, headerValue(e.IdempotencyKey))
+		h.Set(HeaderIdempotencyKey, headerValue(e.IdempotencyKey))
+	}
 	h.Set(HeaderEventID, strconv.FormatInt(e.ID, 10))
 	h.Set(HeaderEvent, headerValue(e.Name))
 	h.Set(HeaderType, headerValue(e.Type))

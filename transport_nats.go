@@ -276,6 +276,9 @@ func (t *NATSTransport) PublishBatch(ctx context.Context, events []*Event) []err
 		return errs
 	}
 
+	if err := ctx.Err(); err != nil {
+		return fillAll(fmt.Errorf("publish to nats: %w", err))
+	}
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
