@@ -19,6 +19,7 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
 	}
+	var memo readyMemo
 	failed := make(map[string]error)
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for start := 0; start < len(msgs); start += t.cfg.maxPending {
@@ -41,7 +42,7 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 			}
 			f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
 			if err != nil {
-				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err))
+				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
 				markFailed(failed, key, errs[i])
 				continue
 			}
@@ -56,7 +57,7 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 			case <-f.Ok():
 				// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
 			case err := <-f.Err():
-				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err))
+				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
 			case <-ctx.Done():
 				// Outcome unknown; the relay keeps the event and re-sends it later.
 				errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())

@@ -338,7 +338,7 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 			continue
 		}
 		if err := t.nc.PublishMsg(m); err != nil {
-			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err))
+			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
 			markFailed(failed, key, errs[i])
 			continue
 		}
@@ -406,8 +406,25 @@ func (t *NATSTransport) notConnected() error {
 	}
 }
 
-// classify marks a publish or ack error with its class; see NATSTransport.
-func (t *NATSTransport) classify(ctx context.Context, err error) error {
+// readyMemo remembers one JetStream readiness probe for the rest of a batch, so that
+// a batch of events all failing with "no responders" costs one probe, not one each.
+type readyMemo struct {
+	probed, ready bool
+}
+
+func (t *NATSTransport) jetStreamReadyMemo(ctx context.Context, memo *readyMemo) bool {
+	if memo == nil {
+		return t.jetStreamReady(ctx)
+	}
+	if !memo.probed {
+		memo.probed, memo.ready = true, t.jetStreamReady(ctx)
+	}
+	return memo.ready
+}
+
+// classify marks a publish or ack error with its class; see NATSTransport. memo may
+// be nil.
+func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo) error {
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, nats.ErrMaxPayload),
@@ -432,7 +449,7 @@ func (t *NATSTransport) classify(ctx context.Context, err error) error {
 		errors.Is(err, jetstream.ErrTooManyStalledMsgs):
 		return Unavailable(err)
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
-		if t.nc.Status() != nats.CONNECTED || (t.js != nil && !t.jetStreamReady(ctx)) {
+		if t.nc.Status() != nats.CONNECTED || (t.js != nil && !t.jetStreamReadyMemo(ctx, memo)) {
 			return Unavailable(err)
 		}
 		return fmt.Errorf("%w: no stream captures the subject; create one or use edgeoutbox.WithEnsureStream", err)

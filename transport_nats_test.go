@@ -431,13 +431,52 @@ func TestNATSStreamMaxMsgSizeIsPermanent(t *testing.T) {
 	srv := natstest.StartServer(t)
 	nc := srv.Connect(t)
 	tr := newTestTransport(t, nc, WithStream(jetstream.StreamConfig{
-		Name: "SMALL", Subjects: []string{"events.>"}, MaxMsgSize: 512,
+		Name: "SMALL", Subjects: []string{"events.>"}, MaxMsgSize: 2048,
 	}))
 	big := testEvent(1, "cow_fed", "Cow", "A")
-	big.Payload = json.RawMessage(`{"blob":"` + strings.Repeat("x", 1000) + `"}`)
+	big.Payload = json.RawMessage(`{"blob":"` + strings.Repeat("x", 4000) + `"}`)
 	err := tr.Publish(context.Background(), big)
 	if !errors.Is(err, ErrPermanent) {
 		t.Fatalf("message over stream max size: %v, want permanent", err)
+	}
+
+	// The server rejects the first event asynchronously, after the second event of
+	// the same entity was already sent and stored: the second is still reported
+	// failed (held back, not permanent), so the relay keeps the entity's order.
+	next := testEvent(2, "cow_fed", "Cow", "A")
+	errs := tr.PublishBatch(context.Background(), []*Event{big, next})
+	if len(errs) != 2 || !errors.Is(errs[0], ErrPermanent) || errs[1] == nil || errors.Is(errs[1], ErrPermanent) {
+		t.Fatalf("errs = %v, want [permanent, held back]", errs)
+	}
+	if n := streamMsgs(t, tr.JetStream(), "SMALL"); n != 1 {
+		t.Fatalf("stream holds %d messages, want 1", n)
+	}
+	// Its later re-send is acknowledged as a duplicate: success, still stored once.
+	if err := tr.Publish(context.Background(), next); err != nil {
+		t.Fatalf("re-send of the held-back event: %v", err)
+	}
+	if n := streamMsgs(t, tr.JetStream(), "SMALL"); n != 1 {
+		t.Fatalf("stream holds %d messages after re-send, want 1", n)
+	}
+}
+
+func TestNATSJetStreamNoStreamBatchProbesOnce(t *testing.T) {
+	srv := natstest.StartServer(t)
+	nc := srv.Connect(t)
+	tr := newTestTransport(t, nc, WithJetStream(), WithPublishTimeout(2*time.Second))
+	var batch []*Event
+	for i := int64(1); i <= 100; i++ {
+		batch = append(batch, testEvent(i, "cow_fed", "Cow", fmt.Sprint(i%4)))
+	}
+	start := time.Now()
+	errs := tr.PublishBatch(context.Background(), batch)
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("no-stream batch took %s", elapsed)
+	}
+	for i, err := range errs {
+		if err == nil || errors.Is(err, ErrTransportUnavailable) {
+			t.Fatalf("event %d: %v, want a plain failure", i, err)
+		}
 	}
 }
 
