@@ -1,0 +1,29 @@
+package natstest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/edgeoutbox/edgeoutbox/natstest"
+)
+
+func TestRestartKeepsURLAndStore(t *testing.T) {
+	srv := natstest.StartServer(t)
+	url, store := srv.URL(), srv.StoreDir()
+	nc := srv.Connect(t)
+	srv.Shutdown()
+	srv.Shutdown() // safe twice
+	if srv.Running() {
+		t.Fatal("Running after Shutdown")
+	}
+	natstest.WaitFor(t, 5*time.Second, "disconnect", func() bool { return nc.Status() != nats.CONNECTED })
+	srv.Restart()
+	if srv.URL() != url || srv.StoreDir() != store {
+		t.Fatalf("restart moved the server: %s %s, was %s %s", srv.URL(), srv.StoreDir(), url, store)
+	}
+	natstest.WaitFor(t, 10*time.Second, "reconnect", func() bool { return nc.Status() == nats.CONNECTED })
+	srv.Restart() // restart while running
+	natstest.WaitFor(t, 10*time.Second, "reconnect", func() bool { return nc.Status() == nats.CONNECTED })
+}

@@ -1,0 +1,133 @@
+package edgeoutbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publishJetStream publishes msgs asynchronously in chunks of at most maxPending and
+// waits for every ack of a chunk before the next. Each future is judged on its own: a
+// disconnect fails every pending ack with nats.ErrDisconnected although the server
+// may have stored some of them, which is why Nats-Msg-Id must be stable per event.
+func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
+	var pubOpts []jetstream.PublishOpt
+	if t.cfg.stream != nil {
+		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
+	}
+	var memo readyMemo
+	failed := make(map[string]error)
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for start := 0; start < len(msgs); start += t.cfg.maxPending {
+		end := min(start+t.cfg.maxPending, len(msgs))
+		for i := start; i < end; i++ {
+			key := eventKey(events[i])
+			if errs[i] != nil {
+				markFailed(failed, key, errs[i])
+				continue
+			}
+			if cause := failed[key]; key != "" && cause != nil {
+				errs[i] = heldBack(events[i], cause)
+				continue
+			}
+			if err := t.notConnected(); err != nil {
+				// Lost the connection mid-batch: do not fill the reconnect buffer.
+				errs[i] = err
+				markFailed(failed, key, err)
+				continue
+			}
+			f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
+			if err != nil {
+				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
+				markFailed(failed, key, errs[i])
+				continue
+			}
+			futures[i] = f
+		}
+		for i := start; i < end; i++ {
+			f := futures[i]
+			if f == nil {
+				continue
+			}
+			select {
+			case <-f.Ok():
+				// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
+			case err := <-f.Err():
+				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
+			case <-ctx.Done():
+				// Outcome unknown; the relay keeps the event and re-sends it later.
+				errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())
+			}
+			if errs[i] != nil {
+				markFailed(failed, eventKey(events[i]), errs[i])
+			}
+		}
+	}
+}
+
+// EnsureStream creates the stream configured with WithStream or WithEnsureStream if
+// it does not exist, or verifies that the existing stream of that name captures the
+// configured subjects (it never changes an existing stream). PublishBatch calls it
+// before the first publish; call it at start-up to surface a problem early. It does
+// nothing when no stream is configured. A connectivity problem is marked Unavailable.
+func (t *NATSTransport) EnsureStream(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cfg.stream == nil || t.streamEnsured {
+		return nil
+	}
+	want := *t.cfg.stream
+	s, err := t.js.Stream(ctx, want.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		if _, err := t.js.CreateStream(ctx, want); err != nil {
+			return t.streamErr(ctx, fmt.Errorf("create stream %q: %w", want.Name, err))
+		}
+	case err != nil:
+		return t.streamErr(ctx, fmt.Errorf("look up stream %q: %w", want.Name, err))
+	default:
+		have := s.CachedInfo().Config
+		var missing []string
+		for _, subj := range want.Subjects {
+			if !slices.Contains(have.Subjects, subj) {
+				missing = append(missing, subj)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("stream %q exists with subjects %q, not %q: add them to the stream or configure a different stream",
+				want.Name, have.Subjects, missing)
+		}
+	}
+	t.streamEnsured = true
+	return nil
+}
+
+func (t *NATSTransport) ensureStream(ctx context.Context) error {
+	if err := t.EnsureStream(ctx); err != nil {
+		return fmt.Errorf("publish to jetstream: %w", err)
+	}
+	return nil
+}
+
+// streamErr classes a stream-management error: connectivity (including a JetStream
+// that does not answer yet) is Unavailable, anything else a plain error.
+func (t *NATSTransport) streamErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if t.nc.Status() != nats.CONNECTED || !t.jetStreamReady(ctx) {
+		return Unavailable(err)
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 503 {
+		return Unavailable(err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		return Unavailable(err)
+	}
+	return err
+}

@@ -1,0 +1,558 @@
+package edgeoutbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of [NATSTransport].
+const (
+	// DefaultNATSSubjectPrefix is the subject prefix: event cow_fed goes to
+	// events.cow_fed.
+	DefaultNATSSubjectPrefix = "events"
+	// DefaultNATSPublishTimeout bounds how long a batch waits for JetStream acks (or,
+	// in core mode, for the flush that proves the server has the batch).
+	DefaultNATSPublishTimeout = 10 * time.Second
+	// DefaultNATSMaxPending is the most JetStream publishes awaiting an ack at once;
+	// larger batches are published in chunks of this size.
+	DefaultNATSMaxPending = 4000
+	// DefaultNATSDuplicateWindow is the stream duplicate window used by
+	// WithEnsureStream when none is given (the server's own default).
+	DefaultNATSDuplicateWindow = 2 * time.Minute
+)
+
+// jsReadyPoll is how often WaitAvailable re-checks JetStream after the connection
+// is back, and the safety-net poll of the connection status.
+const jsReadyPoll = 250 * time.Millisecond
+
+// NATSTransport publishes events to NATS, in core mode (default) or JetStream mode
+// ([WithJetStream], [WithStream] or [WithEnsureStream]).
+//
+// Each event becomes one message on its subject (events.<name> by default) whose body
+// is the JSON [Envelope] and whose headers carry the attributes (see [HeaderEvent] and
+// the other Header constants) and Nats-Msg-Id = the idempotency key.
+//
+// Core mode publishes the batch and then flushes: a successful flush proves the
+// server received every message (core NATS keeps nothing for absent subscribers, so
+// this is the strongest guarantee it offers). JetStream mode publishes the batch
+// asynchronously and waits for every ack; a duplicate ack (the server already had
+// that Nats-Msg-Id) counts as success.
+//
+// Error mapping:
+//   - not connected, disconnected while waiting, connection closed, flush or ack
+//     timeout (outcome unknown; the stable Nats-Msg-Id makes a re-send safe within the
+//     stream's duplicate window): [Unavailable]. A closed connection never comes back:
+//     WaitAvailable then returns an error.
+//   - message larger than the server's max payload or the stream's max message size,
+//     invalid subject, payload that cannot be encoded: [Permanent].
+//   - no stream captures the subject while JetStream answers, or any other server
+//     rejection (e.g. stream full): a plain error, so the relay retries with backoff
+//     and dead-letters after MaxAttempts.
+//   - "no responders" while JetStream itself does not answer (a server still
+//     starting): [Unavailable].
+//
+// Ordering: once an event of an entity fails, later events of that entity in the
+// batch are reported failed too (classed like the earlier error, except that they are
+// never Permanent). Core mode does not send them. JetStream mode sends the batch
+// before any ack arrives, so such a later event may already be stored: it is still
+// reported failed so that the relay re-sends it after the earlier one, and the server
+// drops that re-send as a duplicate within the window.
+//
+// A NATSTransport never closes the connection: the caller owns it.
+type NATSTransport struct {
+	nc  *nats.Conn
+	cfg natsConfig
+	js  jetstream.JetStream // nil in core mode
+
+	// sem serialises batches so that JetStream chunks never exceed maxPending (a
+	// stalled async publish fails) and core flushes cover whole batches.
+	sem chan struct{}
+
+	mu            sync.Mutex
+	streamEnsured bool
+}
+
+var (
+	_ Transport          = (*NATSTransport)(nil)
+	_ BatchTransport     = (*NATSTransport)(nil)
+	_ AvailabilityWaiter = (*NATSTransport)(nil)
+)
+
+type natsConfig struct {
+	subject        func(*Event) string
+	subjectPrefix  string
+	jetStream      bool
+	stream         *jetstream.StreamConfig
+	publishTimeout time.Duration
+	maxPending     int
+	errs           []error
+}
+
+// NATSOption configures a [NATSTransport].
+type NATSOption func(*natsConfig)
+
+// WithSubject sets the function that chooses an event's subject. It overrides
+// WithSubjectPrefix. A subject that is empty or contains wildcards or whitespace makes
+// that event's publish fail permanently.
+func WithSubject(subject func(*Event) string) NATSOption {
+	return func(c *natsConfig) {
+		if subject == nil {
+			c.errs = append(c.errs, errors.New("WithSubject: nil function"))
+			return
+		}
+		c.subject = subject
+	}
+}
+
+// WithSubjectPrefix sets the subject prefix (default "events"): an event is published
+// on prefix + "." + event name.
+func WithSubjectPrefix(prefix string) NATSOption {
+	return func(c *natsConfig) {
+		if err := validSubject(prefix); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithSubjectPrefix(%q): %w", prefix, err))
+			return
+		}
+		c.subjectPrefix = prefix
+	}
+}
+
+// WithJetStream switches the transport to JetStream mode: asynchronous publishes that
+// wait for the stream's ack, with Nats-Msg-Id set for de-duplication. Some stream
+// must capture the subjects; see WithEnsureStream.
+func WithJetStream() NATSOption {
+	return func(c *natsConfig) { c.jetStream = true }
+}
+
+// WithStream enables JetStream mode and makes the transport create the stream cfg
+// before its first publish if it does not exist (or verify that an existing stream of
+// that name captures cfg's subjects; an existing stream is never changed). Publishes
+// then expect that stream (Nats-Expected-Stream). An empty Subjects list means
+// prefix + ".>"; a zero Duplicates means DefaultNATSDuplicateWindow, capped at MaxAge.
+func WithStream(cfg jetstream.StreamConfig) NATSOption {
+	return func(c *natsConfig) {
+		if cfg.Name == "" {
+			c.errs = append(c.errs, errors.New("WithStream: stream name is empty"))
+			return
+		}
+		if cfg.Duplicates < 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithStream: negative duplicate window %s", cfg.Duplicates))
+			return
+		}
+		c.jetStream = true
+		c.stream = &cfg
+	}
+}
+
+// WithEnsureStream is WithStream for the common case: a file-backed stream name
+// capturing subjects (default prefix + ".>") with the given duplicate window (0 means
+// DefaultNATSDuplicateWindow).
+//
+// The duplicate window is what makes a crash harmless: a batch the server stored
+// but that the outbox had not yet marked published is sent again after a restart,
+// and the server drops the re-send only if it arrives within the window of the
+// original. Choose a window longer than a typical restart; the server caps it at the
+// stream's MaxAge. Consumers should still de-duplicate by idempotency key for longer
+// gaps.
+func WithEnsureStream(name string, subjects []string, duplicateWindow time.Duration) NATSOption {
+	return WithStream(jetstream.StreamConfig{
+		Name:       name,
+		Subjects:   append([]string(nil), subjects...),
+		Storage:    jetstream.FileStorage,
+		Duplicates: duplicateWindow,
+	})
+}
+
+// WithPublishTimeout bounds how long a batch waits for JetStream acks (in core mode:
+// for the confirming flush). Default DefaultNATSPublishTimeout. A timeout is reported
+// as unavailable.
+func WithPublishTimeout(d time.Duration) NATSOption {
+	return func(c *natsConfig) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithPublishTimeout(%s): must be positive", d))
+			return
+		}
+		c.publishTimeout = d
+	}
+}
+
+// WithMaxPending sets how many JetStream publishes may await an ack at once (default
+// DefaultNATSMaxPending); larger batches are published in chunks.
+func WithMaxPending(n int) NATSOption {
+	return func(c *natsConfig) {
+		if n < 1 {
+			c.errs = append(c.errs, fmt.Errorf("WithMaxPending(%d): must be at least 1", n))
+			return
+		}
+		c.maxPending = n
+	}
+}
+
+// NewNATSTransport returns a transport publishing through nc, which the caller owns
+// (see [DialNATS] for a connection that reconnects forever). It does no I/O: in
+// JetStream mode a configured stream is ensured before the first publish, or earlier
+// by calling EnsureStream.
+func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error) {
+	if nc == nil {
+		return nil, errors.New("new nats transport: nil *nats.Conn: connect first, e.g. with edgeoutbox.DialNATS(url)")
+	}
+	cfg := natsConfig{
+		subjectPrefix:  DefaultNATSSubjectPrefix,
+		publishTimeout: DefaultNATSPublishTimeout,
+		maxPending:     DefaultNATSMaxPending,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if err := errors.Join(cfg.errs...); err != nil {
+		return nil, fmt.Errorf("new nats transport: %w", err)
+	}
+	cfg.errs = nil
+	if cfg.subject == nil {
+		prefix := cfg.subjectPrefix
+		cfg.subject = func(e *Event) string { return prefix + "." + e.Name }
+	}
+	if s := cfg.stream; s != nil {
+		if len(s.Subjects) == 0 {
+			s.Subjects = []string{cfg.subjectPrefix + ".>"}
+		}
+		if s.Duplicates == 0 {
+			s.Duplicates = DefaultNATSDuplicateWindow
+		}
+		if s.MaxAge > 0 && s.Duplicates > s.MaxAge {
+			s.Duplicates = s.MaxAge // the server refuses a window longer than MaxAge
+		}
+	}
+
+	t := &NATSTransport{nc: nc, cfg: cfg, sem: make(chan struct{}, 1)}
+	if cfg.jetStream {
+		js, err := jetstream.New(nc,
+			jetstream.WithPublishAsyncTimeout(cfg.publishTimeout),
+			jetstream.WithPublishAsyncMaxPending(cfg.maxPending),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("new nats transport: jetstream: %w", err)
+		}
+		t.js = js
+	}
+	return t, nil
+}
+
+// Conn returns the connection the transport publishes through.
+func (t *NATSTransport) Conn() *nats.Conn { return t.nc }
+
+// JetStream returns the JetStream context in JetStream mode, nil in core mode.
+func (t *NATSTransport) JetStream() jetstream.JetStream { return t.js }
+
+// Publish publishes one event; see PublishBatch.
+func (t *NATSTransport) Publish(ctx context.Context, event *Event) error {
+	errs := t.PublishBatch(ctx, []*Event{event})
+	if errs == nil {
+		return nil
+	}
+	return errs[0]
+}
+
+// PublishBatch publishes events in order and returns nil when the server has all of
+// them, or one error per event (nil where that event was published). See
+// [NATSTransport] for the error classes.
+func (t *NATSTransport) PublishBatch(ctx context.Context, events []*Event) []error {
+	if len(events) == 0 {
+		return nil
+	}
+	errs := make([]error, len(events))
+	fillAll := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+
+	if err := ctx.Err(); err != nil {
+		return fillAll(fmt.Errorf("publish to nats: %w", err))
+	}
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fillAll(fmt.Errorf("publish to nats: %w", ctx.Err()))
+	}
+	defer func() { <-t.sem }()
+
+	if err := t.notConnected(); err != nil {
+		return fillAll(err)
+	}
+	if t.js != nil {
+		if err := t.ensureStream(ctx); err != nil {
+			return fillAll(err)
+		}
+	}
+
+	msgs := make([]*nats.Msg, len(events))
+	for i, e := range events {
+		if e == nil {
+			errs[i] = Permanent(errors.New("publish to nats: nil event"))
+			continue
+		}
+		subject := t.cfg.subject(e)
+		if err := validSubject(subject); err != nil {
+			errs[i] = Permanent(fmt.Errorf("publish event %d (%s): subject %q: %w", e.ID, e.Name, subject, err))
+			continue
+		}
+		m, err := natsMessage(subject, e)
+		if err != nil {
+			errs[i] = Permanent(err)
+			continue
+		}
+		msgs[i] = m
+	}
+
+	if t.js != nil {
+		t.publishJetStream(ctx, events, msgs, errs)
+	} else {
+		t.publishCore(ctx, events, msgs, errs)
+	}
+	return finishBatch(events, errs)
+}
+
+// publishCore publishes msgs with core NATS, skipping events whose entity already
+// failed, then proves delivery with one flush.
+func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
+	failed := make(map[string]error)
+	var sent []int
+	for i, m := range msgs {
+		key := eventKey(events[i])
+		if errs[i] != nil {
+			markFailed(failed, key, errs[i])
+			continue
+		}
+		if cause := failed[key]; key != "" && cause != nil {
+			errs[i] = heldBack(events[i], cause)
+			continue
+		}
+		if err := t.nc.PublishMsg(m); err != nil {
+			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
+			markFailed(failed, key, errs[i])
+			continue
+		}
+		sent = append(sent, i)
+	}
+	if len(sent) == 0 {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, t.cfg.publishTimeout)
+	defer cancel()
+	if err := t.nc.FlushWithContext(fctx); err != nil {
+		var ferr error
+		if ctx.Err() != nil {
+			ferr = fmt.Errorf("flush nats: %w", ctx.Err())
+		} else {
+			// Outcome unknown: the server may have some of the batch.
+			ferr = Unavailable(fmt.Errorf("flush nats (batch of %d not confirmed): %w", len(sent), err))
+		}
+		for _, i := range sent {
+			errs[i] = ferr
+		}
+	}
+}
+
+// WaitAvailable blocks until the connection is CONNECTED (and, in JetStream mode,
+// JetStream answers), returning at once if it already is. It returns ctx's error when
+// ctx ends first, and an error at once if the connection is closed: a closed
+// *nats.Conn never reconnects, so the caller must make a new one.
+func (t *NATSTransport) WaitAvailable(ctx context.Context) error {
+	ch := t.nc.StatusChanged(nats.CONNECTED, nats.CLOSED)
+	defer t.nc.RemoveStatusListener(ch)
+	// Status events are dropped when a listener's buffer is full; the ticker is a
+	// safety net so that a missed event cannot block forever.
+	tick := time.NewTicker(jsReadyPoll)
+	defer tick.Stop()
+	for {
+		switch t.nc.Status() {
+		case nats.CONNECTED:
+			if t.js == nil || t.jetStreamReady(ctx) {
+				return nil
+			}
+		case nats.CLOSED:
+			return fmt.Errorf("wait for nats: %w: the connection will not reconnect; create a new one", nats.ErrConnectionClosed)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for nats: %w", ctx.Err())
+		case <-ch:
+		case <-tick.C:
+		}
+	}
+}
+
+// notConnected returns an Unavailable error unless the connection is CONNECTED.
+// Publishing while reconnecting would only fill the reconnect buffer (and duplicate
+// core messages after the relay re-sends), so a batch is refused up front.
+func (t *NATSTransport) notConnected() error {
+	switch st := t.nc.Status(); st {
+	case nats.CONNECTED:
+		return nil
+	case nats.CLOSED:
+		return Unavailable(fmt.Errorf("publish to nats: %w", nats.ErrConnectionClosed))
+	default:
+		return Unavailable(fmt.Errorf("publish to nats: %w (connection %s)", nats.ErrDisconnected, strings.ToLower(st.String())))
+	}
+}
+
+// readyMemo remembers one JetStream readiness probe for the rest of a batch, so that
+// a batch of events all failing with "no responders" costs one probe, not one each.
+type readyMemo struct {
+	probed, ready bool
+}
+
+func (t *NATSTransport) jetStreamReadyMemo(ctx context.Context, memo *readyMemo) bool {
+	if memo == nil {
+		return t.jetStreamReady(ctx)
+	}
+	if !memo.probed {
+		memo.probed, memo.ready = true, t.jetStreamReady(ctx)
+	}
+	return memo.ready
+}
+
+// classify marks a publish or ack error with its class; see NATSTransport. memo may
+// be nil.
+func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo) error {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, nats.ErrMaxPayload),
+		errors.Is(err, nats.ErrBadSubject),
+		errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
+		return Permanent(err)
+	case errors.As(err, &apiErr):
+		switch {
+		case apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum:
+			return Permanent(err)
+		case apiErr.Code == 503:
+			return Unavailable(err)
+		}
+		return err
+	case errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrConnectionDraining),
+		errors.Is(err, nats.ErrReconnectBufExceeded),
+		errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout),
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs):
+		return Unavailable(err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
+		if t.nc.Status() != nats.CONNECTED || (t.js != nil && !t.jetStreamReadyMemo(ctx, memo)) {
+			return Unavailable(err)
+		}
+		return fmt.Errorf("%w: no stream captures the subject; create one or use edgeoutbox.WithEnsureStream", err)
+	}
+	if t.nc.Status() != nats.CONNECTED {
+		return Unavailable(err)
+	}
+	return err
+}
+
+// jetStreamReady reports whether JetStream answers an account-info request. Only
+// "nobody answered" counts as not ready; an answer that JetStream is not enabled is a
+// configuration problem that waiting will not fix, so it counts as ready and the
+// publish fails with a countable error instead.
+func (t *NATSTransport) jetStreamReady(ctx context.Context) bool {
+	probeTimeout := min(t.cfg.publishTimeout, 2*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := t.js.AccountInfo(pctx)
+	if err == nil {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, nats.ErrConnectionReconnecting):
+		return false
+	case errors.As(err, &apiErr) && apiErr.Code == 503 &&
+		apiErr.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabled &&
+		apiErr.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+		return false
+	}
+	return true
+}
+
+// eventKey is the per-entity ordering key of e ("" = unordered).
+func eventKey(e *Event) string {
+	if e == nil {
+		return ""
+	}
+	return e.Entity.key()
+}
+
+func markFailed(failed map[string]error, key string, err error) {
+	if key != "" && failed[key] == nil {
+		failed[key] = err
+	}
+}
+
+// heldBack is the error of an event not published (or not counted as published)
+// because an earlier event of its entity failed in the same batch. It carries the
+// earlier error's Unavailable class but never Permanent: the held-back event itself
+// is fine.
+func heldBack(e *Event, cause error) error {
+	err := fmt.Errorf("event %d (%s) held back: an earlier event of entity %s %s failed in this batch: %v",
+		e.ID, e.Name, e.Entity.Class, e.Entity.ID, cause)
+	if errors.Is(cause, ErrTransportUnavailable) {
+		return Unavailable(err)
+	}
+	return err
+}
+
+// finishBatch enforces the per-entity rule over the results (an event published
+// after an earlier failure of its entity is reported failed) and returns nil when
+// every event succeeded.
+func finishBatch(events []*Event, errs []error) []error {
+	failed := make(map[string]error)
+	anyErr := false
+	for i, err := range errs {
+		key := eventKey(events[i])
+		if err != nil {
+			anyErr = true
+			markFailed(failed, key, err)
+			continue
+		}
+		if cause := failed[key]; key != "" && cause != nil {
+			errs[i] = heldBack(events[i], cause)
+		}
+	}
+	if !anyErr {
+		return nil
+	}
+	return errs
+}
+
+// validSubject checks a publish subject: non-empty dot-separated tokens without
+// wildcards or whitespace.
+func validSubject(s string) error {
+	if s == "" {
+		return errors.New("empty subject")
+	}
+	for _, tok := range strings.Split(s, ".") {
+		switch {
+		case tok == "":
+			return errors.New("empty subject token")
+		case tok == "*" || tok == ">":
+			return errors.New("wildcard in publish subject")
+		case strings.ContainsAny(tok, " \t\r\n"):
+			return errors.New("whitespace in subject")
+		}
+	}
+	return nil
+}
