@@ -194,6 +194,16 @@ func TestBuildErrors(t *testing.T) {
 			C  string
 			id string
 		}{"C", "1"}}, "id", "", `has no attribute "id"`},
+		{"bad struct field reports the field's type", "cow_fed", Inputs{"cow": struct {
+			ClassName   string
+			ID, Version int
+			Weight      string
+		}{"C", 1, 1, "heavy"}}, "weight", "string", "not a number literal"},
+		{"nil pointer struct field", "cow_fed", Inputs{"cow": &struct {
+			ClassName   string
+			ID, Version int
+			Weight      *float64
+		}{"C", 1, 1, nil}}, "weight", "", "is required"},
 		{"non-struct input", "strid", Inputs{"x": 42}, "c", "int", `has no attribute "c"`},
 	}
 	for _, tt := range tests {
