@@ -9,8 +9,8 @@ import (
 	"github.com/edgeoutbox/edgeoutbox"
 )
 
-// CowFed is defined once, in the application's definitions package.
-var CowFed = edgeoutbox.Define("cow_fed",
+// cowFedDefinition is defined once, in the application's definitions package.
+var cowFedDefinition = edgeoutbox.Define("cow_fed",
 	edgeoutbox.EventType("domain"),
 	edgeoutbox.Input("cow"),
 	edgeoutbox.OptionalInput("farmer"),
@@ -28,11 +28,11 @@ func ExampleDumpSchema() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, edgeoutbox.DefaultSchemaFile)
 
-	res, err := edgeoutbox.DumpSchema(path, CowFed)
+	res, err := edgeoutbox.DumpSchema(path, cowFedDefinition)
 	fmt.Println(res.Added, res.Written, err)
 
 	// Dumping again changes nothing.
-	res, err = edgeoutbox.DumpSchema(path, CowFed)
+	res, err = edgeoutbox.DumpSchema(path, cowFedDefinition)
 	fmt.Println(res.Unchanged, res.Written, err)
 
 	s, err := edgeoutbox.LoadSchemaFile(path)
@@ -52,7 +52,7 @@ func ExampleDumpSchema() {
 // A definition that changed since the file was dumped is reported with the command
 // that fixes it.
 func ExampleSchema_CheckDefinitions() {
-	s, _, _ := edgeoutbox.NewSchema("").With(CowFed)
+	s, _, _ := edgeoutbox.NewSchema("").With(cowFedDefinition)
 	changed := edgeoutbox.Define("cow_fed",
 		edgeoutbox.Input("cow"),
 		edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Int),
@@ -78,7 +78,7 @@ func ExampleDefinition_Err() {
 
 // Compare reports what changed between two versions, and whether it breaks consumers.
 func ExampleCompare() {
-	s, _, _ := edgeoutbox.NewSchema("").With(CowFed)
+	s, _, _ := edgeoutbox.NewSchema("").With(cowFedDefinition)
 	s, _, _ = s.With(edgeoutbox.Define("cow_fed",
 		edgeoutbox.Input("cow"),
 		edgeoutbox.OptionalInput("farmer"),

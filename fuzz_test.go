@@ -12,7 +12,7 @@ import (
 func FuzzParseSchema(f *testing.F) {
 	f.Add([]byte(`{"format_version":1,"events":{}}`))
 	f.Add([]byte(`{"format_version":1,"events":{"a":{"versions":[]}}}`))
-	f.Add(mustSchema(f, cowFed, cowMilked).Bytes())
+	f.Add(mustTestSchema(f, schemaCowFed, schemaCowMilked).Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseSchema(data)
 		if err != nil {

@@ -60,7 +60,7 @@ func TestCompare(t *testing.T) {
 					t.Error("empty String()")
 				}
 			}
-			if got, want := join(kinds), join(tt.want); got != want {
+			if got, want := joinKinds(kinds), joinKinds(tt.want); got != want {
 				t.Errorf("kinds = %s, want %s", got, want)
 			}
 			if HasBreaking(changes) != tt.breaking {
@@ -70,7 +70,7 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func join(kinds []ChangeKind) string {
+func joinKinds(kinds []ChangeKind) string {
 	s := make([]string, len(kinds))
 	for i, k := range kinds {
 		s[i] = string(k)
@@ -79,11 +79,11 @@ func join(kinds []ChangeKind) string {
 }
 
 func TestSchemaChanges(t *testing.T) {
-	s := mustSchema(t, cowFed)
+	s := mustTestSchema(t, schemaCowFed)
 	if len(s.Changes("cow_fed")) != 0 || s.Changes("nope") != nil {
 		t.Error("a single version has no changes")
 	}
-	s, _, _ = s.With(cowFedV2)
+	s, _, _ = s.With(schemaCowFedV2)
 	var got []string
 	for _, c := range s.Changes("cow_fed") {
 		got = append(got, c.String())

@@ -43,8 +43,8 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// cowFedV2 changes cowFed: weight becomes an int and a required field is added.
-var cowFedV2 = Define("cow_fed",
+// schemaCowFedV2 changes schemaCowFed: weight becomes an int and a required field is added.
+var schemaCowFedV2 = Define("cow_fed",
 	EventType("domain"),
 	Input("cow"),
 	OptionalInput("farmer"),
@@ -57,7 +57,7 @@ var cowFedV2 = Define("cow_fed",
 	OptionalPayload("fed_at", From("farmer"), Time),
 )
 
-var cowMilked = Define("cow_milked",
+var schemaCowMilked = Define("cow_milked",
 	EventType("integration"),
 	Input("cow"),
 	EntityID("id", From("cow"), String),
@@ -66,7 +66,7 @@ var cowMilked = Define("cow_milked",
 	OptionalPayload("organic", From("cow"), Bool),
 )
 
-func readFile(t *testing.T, path string) []byte {
+func readSchemaBytes(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -78,14 +78,14 @@ func readFile(t *testing.T, path string) []byte {
 func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), DefaultSchemaFile)
 
-	res, err := DumpSchema(path, cowMilked, cowFed)
+	res, err := DumpSchema(path, schemaCowMilked, schemaCowFed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Written || strings.Join(res.Added, ",") != "cow_fed,cow_milked" || len(res.Changed)+len(res.Unchanged)+len(res.Retained) != 0 {
 		t.Errorf("first dump: %+v", res)
 	}
-	v1 := readFile(t, path)
+	v1 := readSchemaBytes(t, path)
 	checkGolden(t, "v1.json", v1)
 	if !bytes.HasSuffix(v1, []byte("}\n")) || bytes.Contains(v1, []byte("\t")) {
 		t.Error("not 2-space indented with a trailing newline")
@@ -96,14 +96,14 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
 	}
-	res, err = DumpSchema(path, cowFed, cowMilked)
+	res, err = DumpSchema(path, schemaCowFed, schemaCowMilked)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Written || strings.Join(res.Unchanged, ",") != "cow_fed,cow_milked" {
 		t.Errorf("second dump: %+v", res)
 	}
-	if !bytes.Equal(readFile(t, path), v1) {
+	if !bytes.Equal(readSchemaBytes(t, path), v1) {
 		t.Error("second dump changed the bytes")
 	}
 	if fi, _ := os.Stat(path); !fi.ModTime().Equal(old.Truncate(0)) && fi.ModTime().After(old.Add(time.Minute)) {
@@ -111,14 +111,14 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	}
 
 	// A changed definition appends version 2; cow_milked, no longer defined, is kept.
-	res, err = DumpSchema(path, cowFedV2)
+	res, err = DumpSchema(path, schemaCowFedV2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Written || strings.Join(res.Changed, ",") != "cow_fed" || strings.Join(res.Retained, ",") != "cow_milked" {
 		t.Errorf("third dump: %+v", res)
 	}
-	v2 := readFile(t, path)
+	v2 := readSchemaBytes(t, path)
 	checkGolden(t, "v2.json", v2)
 
 	s, err := LoadSchemaFile(path)
@@ -137,10 +137,10 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vs[0].Fingerprint != v1s.Fingerprint("cow_fed") || vs[0].Fingerprint != cowFed.Fingerprint() {
+	if vs[0].Fingerprint != v1s.Fingerprint("cow_fed") || vs[0].Fingerprint != schemaCowFed.Fingerprint() {
 		t.Error("version 1 changed")
 	}
-	if s.Fingerprint("cow_fed") != cowFedV2.Fingerprint() || s.Latest("cow_fed") != vs[1] {
+	if s.Fingerprint("cow_fed") != schemaCowFedV2.Fingerprint() || s.Latest("cow_fed") != vs[1] {
 		t.Error("latest is not version 2")
 	}
 	if s.Latest("nope") != nil || s.Fingerprint("nope") != "" || s.Versions("nope") != nil {
@@ -148,7 +148,7 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	}
 
 	// Old and new versions both build.
-	cow := map[string]any{"class_name": "Cow", "id": 7, "version": 2, "weight": 12, "breed": "Jersey"}
+	cow := map[string]any{"class_name": "schemaCow", "id": 7, "version": 2, "weight": 12, "breed": "Jersey"}
 	old1, err := s.lookup("cow_fed", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	}
 
 	// Reverting to the first definition appends version 3 (history is never rewritten).
-	res, err = DumpSchema(path, cowFed, cowMilked)
+	res, err = DumpSchema(path, schemaCowFed, schemaCowMilked)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,11 +174,11 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.Versions("cow_fed")); n != 3 || s.Fingerprint("cow_fed") != cowFed.Fingerprint() {
+	if n := len(s.Versions("cow_fed")); n != 3 || s.Fingerprint("cow_fed") != schemaCowFed.Fingerprint() {
 		t.Errorf("after revert: %d versions", n)
 	}
 	// Bytes round-trips.
-	if !bytes.Equal(s.Bytes(), readFile(t, path)) {
+	if !bytes.Equal(s.Bytes(), readSchemaBytes(t, path)) {
 		t.Error("Bytes() differs from the file")
 	}
 }
@@ -186,10 +186,10 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 func TestDumpSchemaDefaultPathAndNoTempFiles(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	if _, err := DumpSchema("", cowFed); err != nil {
+	if _, err := DumpSchema("", schemaCowFed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DumpSchema("", cowFedV2); err != nil {
+	if _, err := DumpSchema("", schemaCowFedV2); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -203,18 +203,18 @@ func TestDumpSchemaRefusesInvalidFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DumpSchema(path, cowFed); !errors.Is(err, ErrInvalidSchemaFile) {
+	if _, err := DumpSchema(path, schemaCowFed); !errors.Is(err, ErrInvalidSchemaFile) {
 		t.Errorf("DumpSchema over a broken file: %v", err)
 	}
-	if string(readFile(t, path)) != "{" {
+	if string(readSchemaBytes(t, path)) != "{" {
 		t.Error("broken file overwritten")
 	}
 }
 
 func TestWithDoesNotModify(t *testing.T) {
-	s := mustSchema(t, cowFed)
+	s := mustTestSchema(t, schemaCowFed)
 	before := s.Bytes()
-	s2, res, err := s.With(cowFedV2)
+	s2, res, err := s.With(schemaCowFedV2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestWithDoesNotModify(t *testing.T) {
 	if strings.Join(res.Changed, ",") != "cow_fed" {
 		t.Errorf("res = %+v", res)
 	}
-	if _, _, err := s.With(cowFed, cowFedV2); !errors.Is(err, ErrInvalidDefinition) {
+	if _, _, err := s.With(schemaCowFed, schemaCowFedV2); !errors.Is(err, ErrInvalidDefinition) {
 		t.Errorf("two definitions of one event: %v", err)
 	}
 }
@@ -247,19 +247,19 @@ func TestLoadSchemaNotFound(t *testing.T) {
 }
 
 func TestLoadSchemaFS(t *testing.T) {
-	data := mustSchema(t, cowFed).Bytes()
+	data := mustTestSchema(t, schemaCowFed).Bytes()
 	s, err := LoadSchemaFS(fstest.MapFS{"x/s.json": {Data: data}}, "x/s.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.File() != "x/s.json" || s.Fingerprint("cow_fed") != cowFed.Fingerprint() {
+	if s.File() != "x/s.json" || s.Fingerprint("cow_fed") != schemaCowFed.Fingerprint() {
 		t.Errorf("loaded %s", s.File())
 	}
 }
 
 func TestParseSchemaRejects(t *testing.T) {
-	valid := string(mustSchema(t, cowFed, cowMilked).Bytes())
-	fp := cowFed.Fingerprint()
+	valid := string(mustTestSchema(t, schemaCowFed, schemaCowMilked).Bytes())
+	fp := schemaCowFed.Fingerprint()
 	replace := func(old, new string) string {
 		t.Helper()
 		if !strings.Contains(valid, old) {
@@ -284,7 +284,7 @@ func TestParseSchemaRejects(t *testing.T) {
 		{"unknown field", replace(`"type": "domain",`, `"type": "domain", "color": "red",`), []string{`unknown field "color"`}},
 		{"bad field type", replace(`"type": "float"`, `"type": "decimal"`), []string{`event "cow_fed" version 1`, `unknown type "decimal"`}},
 		{"bad event type", replace(`"type": "domain"`, `"type": "Domain"`), []string{`event "cow_fed" version 1`, `event type "Domain"`}},
-		{"bad event name", replace(`"cow_fed": {`, `"Cow Fed": {`), []string{`event "Cow Fed"`, "event name"}},
+		{"bad event name", replace(`"cow_fed": {`, `"schemaCow Fed": {`), []string{`event "schemaCow Fed"`, "event name"}},
 		{"wrong JSON type", replace(`"version": 1`, `"version": "1"`), []string{"cannot unmarshal"}},
 		{"version not 1", replace(`"version": 1,`, `"version": 2,`), []string{`event "cow_fed"`, "numbered 1, 2, 3", "entry 1 has version 2"}},
 		{"no versions", replace(`"cow_fed": {`, `"cow_fed": {"versions": []}, "x_placeholder": {`), []string{`event "cow_fed": no versions`}},
@@ -320,8 +320,8 @@ func TestParseSchemaRejects(t *testing.T) {
 }
 
 func TestLookupErrors(t *testing.T) {
-	s := mustSchema(t, cowFed)
-	s2, _, _ := s.With(cowFedV2)
+	s := mustTestSchema(t, schemaCowFed)
+	s2, _, _ := s.With(schemaCowFedV2)
 	_, err := s2.lookup("horse_fed", 0)
 	if !errors.Is(err, ErrUnknownEvent) || !strings.Contains(err.Error(), `"horse_fed"`) || !strings.Contains(err.Error(), "edgeoutbox schema dump") {
 		t.Errorf("unknown event: %v", err)
@@ -339,19 +339,19 @@ func TestLookupErrors(t *testing.T) {
 }
 
 func TestCheckDefinitions(t *testing.T) {
-	s := mustSchema(t, cowFed, cowMilked)
-	if err := s.CheckDefinitions(cowFed, cowMilked); err != nil {
+	s := mustTestSchema(t, schemaCowFed, schemaCowMilked)
+	if err := s.CheckDefinitions(schemaCowFed, schemaCowMilked); err != nil {
 		t.Errorf("unchanged: %v", err)
 	}
-	if err := s.CheckDefinitions(cowFed); err != nil {
+	if err := s.CheckDefinitions(schemaCowFed); err != nil {
 		t.Errorf("subset: %v", err)
 	}
-	err := s.CheckDefinitions(cowFedV2)
+	err := s.CheckDefinitions(schemaCowFedV2)
 	want := `cow_fed changed since event_schema.json was dumped; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema, then commit the file`
 	if !errors.Is(err, ErrSchemaDrift) || err.Error() != want {
 		t.Errorf("changed:\n got %v\nwant %s", err, want)
 	}
-	err = s.CheckDefinitions(cowFedV2, Define("a"), Define("b"))
+	err = s.CheckDefinitions(schemaCowFedV2, Define("a"), Define("b"))
 	var de *SchemaDriftError
 	if !errors.As(err, &de) || strings.Join(de.New, ",") != "a,b" || strings.Join(de.Changed, ",") != "cow_fed" {
 		t.Fatalf("drift = %v", err)
