@@ -90,6 +90,9 @@ func (d *Definition) Name() string { return d.name }
 
 // Err returns a *DefinitionError describing every mistake in the definition, or nil.
 func (d *Definition) Err() error {
+	if d.v == nil {
+		return &DefinitionError{Event: d.name, Problem: "not created by edgeoutbox.Define"}
+	}
 	if len(d.problems) == 0 {
 		return nil
 	}
@@ -260,7 +263,20 @@ func OptionalPayload(name string, opts ...FieldOption) DefinitionOption {
 // Err, NewRegistry and DumpSchema.
 //
 // Event names become NATS subject tokens: 1 to 128 characters from a-z, 0-9, '_' and
-// '-', starting with a letter.
+// '-', starting with a letter. Input and field names are letters, digits, '_' and '-',
+// starting with a letter or '_'.
+//
+// Rules checked here: every field has exactly one source (From or FromAttr) naming a
+// declared input and exactly one FieldType; field names are unique across entity and
+// payload fields; each entity part is declared at most once; the entity class is a
+// String, the id a String or Int, the version an Int and only with an id; entity fields
+// and required payload fields read from required inputs (an optional input may be
+// missing, so a field read from it cannot be required). An event without inputs,
+// entity or payload is allowed.
+//
+// When an event is built, entity fields must be present (and class and string ids
+// non-empty); the payload is a JSON object with the fields in declaration order, where a
+// missing optional field is left out rather than written as null.
 func Define(name string, opts ...DefinitionOption) *Definition {
 	b := &defBuilder{typ: DefaultEventType}
 	for _, o := range opts {

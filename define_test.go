@@ -158,3 +158,12 @@ func TestNewRegistry(t *testing.T) {
 		t.Errorf("both errors reported: %v", err)
 	}
 }
+
+func TestZeroDefinition(t *testing.T) {
+	if err := new(Definition).Err(); !errors.Is(err, ErrInvalidDefinition) {
+		t.Errorf("zero Definition: %v", err)
+	}
+	if _, err := NewRegistry(&Definition{}); !errors.Is(err, ErrInvalidDefinition) {
+		t.Errorf("NewRegistry(zero Definition): %v", err)
+	}
+}
