@@ -2,6 +2,8 @@ package edgeoutbox
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +301,35 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestBuildConcurrent(t *testing.T) {
+	s := mustTestSchema(t, schemaCowFed)
+	v, _ := s.lookup("cow_fed", 0)
+	type local struct {
+		ClassName string
+		ID        int
+		Version   int
+		Weight    float64
+	}
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				var b built
+				b, err = v.build("cow_fed", Inputs{"cow": local{"Cow", i, 1, float64(i)}, "farmer": &schemaFarmer{Full_Name: "Jo"}})
+				if err == nil && b.entity.ID != strconv.Itoa(i) {
+					err = fmt.Errorf("entity id %s, want %d", b.entity.ID, i)
+				}
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func TestDumpSchemaGoldenAndVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Written || strings.Join(res.Changed, ",") != "cow_fed" || strings.Join(res.Retained, ",") != "cow_milked" {
+	if !res.Written || strings.Join(res.Changed, ",") != "cow_fed" || strings.Join(res.Retained, ",") != "cow_milked" || res.Latest["cow_fed"] != 2 || len(res.Latest) != 1 {
 		t.Errorf("third dump: %+v", res)
 	}
 	v2 := readSchemaBytes(t, path)
