@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -111,7 +112,7 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 	b := built{name: event, typ: v.Type, version: v.Version}
 
 	if f := p.class; f != nil {
-		val, err := p.read(event, srcs, f)
+		val, addr, err := p.read(event, srcs, f)
 		if err != nil {
 			return built{}, err
 		}
@@ -120,19 +121,19 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 			err = castError("is empty (an entity class must not be)")
 		}
 		if err != nil {
-			return built{}, fieldError(event, f, val, err)
+			return built{}, fieldError(event, f, val, addr, err)
 		}
 		b.entity.Class = s
 	}
 	if f := p.id; f != nil {
-		val, err := p.read(event, srcs, f)
+		val, addr, err := p.read(event, srcs, f)
 		if err != nil {
 			return built{}, err
 		}
 		if f.typ == Int {
 			n, err := castInt(val)
 			if err != nil {
-				return built{}, fieldError(event, f, val, err)
+				return built{}, fieldError(event, f, val, addr, err)
 			}
 			b.entity.ID = strconv.FormatInt(n, 10)
 		} else {
@@ -141,19 +142,19 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 				err = castError("is empty (an entity id must not be)")
 			}
 			if err != nil {
-				return built{}, fieldError(event, f, val, err)
+				return built{}, fieldError(event, f, val, addr, err)
 			}
 			b.entity.ID = s
 		}
 	}
 	if f := p.entityVersion; f != nil {
-		val, err := p.read(event, srcs, f)
+		val, addr, err := p.read(event, srcs, f)
 		if err != nil {
 			return built{}, err
 		}
 		n, err := castInt(val)
 		if err != nil {
-			return built{}, fieldError(event, f, val, err)
+			return built{}, fieldError(event, f, val, addr, err)
 		}
 		b.entity.Version = &n
 	}
@@ -162,26 +163,22 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 	buf = append(buf, '{')
 	for i := range p.payload {
 		f := &p.payload[i]
-		var val any
-		if srcs[f.input].kind != srcMissing {
-			var err error
-			if val, err = p.read(event, srcs, f); err != nil {
-				return built{}, err
-			}
+		val, addr, err := p.read(event, srcs, f)
+		if err != nil {
+			return built{}, err
 		}
 		mark := len(buf)
 		if mark > 1 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, f.key...)
-		var err error
 		buf, err = appendValue(buf, f.typ, val)
 		if err != nil {
 			buf = buf[:mark]
 			if err == errMissing && !f.required {
 				continue
 			}
-			return built{}, fieldError(event, f, val, err)
+			return built{}, fieldError(event, f, val, addr, err)
 		}
 	}
 	b.payload = append(buf, '}')
@@ -198,26 +195,32 @@ func (p *buildPlan) hasInput(name string) bool {
 }
 
 // read returns the raw value of field f; a missing value is nil.
-func (p *buildPlan) read(event string, srcs []source, f *planField) (any, error) {
+func (p *buildPlan) read(event string, srcs []source, f *planField) (any, bool, error) {
 	s := &srcs[f.input]
 	if s.kind == srcMissing {
-		return nil, nil
+		return nil, false, nil
 	}
 	val, state := s.get(f.attr, f.norm)
 	if state == noSuchKey {
-		return nil, &InputError{
+		return nil, false, &InputError{
 			Event:   event,
 			Field:   f.name,
 			GoType:  s.rv.Type().String(),
 			Problem: fmt.Sprintf("(input %q) has no attribute %q: add a field named so or tagged json:%q, or implement edgeoutbox.Attributes", p.inputs[f.input].name, f.attr, f.attr),
 		}
 	}
-	return val, nil
+	return val, state == foundAddr, nil
 }
 
-func fieldError(event string, f *planField, val any, err error) error {
+// fieldError reports err for field f; addr says val points to the struct field that
+// holds the value (so the value's Go type is val's element type).
+func fieldError(event string, f *planField, val any, addr bool, err error) error {
 	if errors.Is(err, errMissing) {
 		return &InputError{Event: event, Field: f.name, Problem: "is required"}
 	}
-	return &InputError{Event: event, Field: f.name, GoType: fmt.Sprintf("%T", val), Problem: err.Error()}
+	goType := fmt.Sprintf("%T", val)
+	if addr {
+		goType = reflect.TypeOf(val).Elem().String()
+	}
+	return &InputError{Event: event, Field: f.name, GoType: goType, Problem: err.Error()}
 }

@@ -2,39 +2,41 @@ package edgeoutbox
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-type Base struct {
+type schemaBase struct {
 	ClassName string
 	ID        int64 `json:"id"`
 }
 
-type Cow struct {
-	Base
+type schemaCow struct {
+	schemaBase
 	Version  int
 	WeightKg float64 `json:"weight"`
 	Hidden   string  `json:"-"`
 	secret   string
 }
 
-type Farmer struct {
+type schemaFarmer struct {
 	Full_Name string
 }
 
-type attrs map[string]any
+type schemaAttrs map[string]any
 
-func (a attrs) Attribute(name string) (any, bool) { v, ok := a[name]; return v, ok }
+func (a schemaAttrs) Attribute(name string) (any, bool) { v, ok := a[name]; return v, ok }
 
-type nilAttrs struct{}
+type schemaNilAttrs struct{}
 
-func (*nilAttrs) Attribute(string) (any, bool) { panic("called on nil") }
+func (*schemaNilAttrs) Attribute(string) (any, bool) { panic("called on nil") }
 
-type keyString string
+type schemaKey string
 
-func mustSchema(t testing.TB, defs ...*Definition) *Schema {
+func mustTestSchema(t testing.TB, defs ...*Definition) *Schema {
 	t.Helper()
 	s, _, err := NewSchema("").With(defs...)
 	if err != nil {
@@ -53,30 +55,30 @@ func buildLatest(t testing.TB, s *Schema, name string, in Inputs) (built, error)
 }
 
 func TestBuildInputForms(t *testing.T) {
-	s := mustSchema(t, cowFed)
+	s := mustTestSchema(t, schemaCowFed)
 	want := `{"weight":450.5,"name":"Jo"}`
-	cow := Cow{Base: Base{ClassName: "Cow", ID: 42}, Version: 3, WeightKg: 450.5}
+	cow := schemaCow{schemaBase: schemaBase{ClassName: "schemaCow", ID: 42}, Version: 3, WeightKg: 450.5}
 	tests := []struct {
 		name string
 		in   Inputs
 	}{
-		{"struct", Inputs{"cow": cow, "farmer": Farmer{Full_Name: "Jo"}}},
-		{"pointer to struct", Inputs{"cow": &cow, "farmer": &Farmer{Full_Name: "Jo"}}},
+		{"struct", Inputs{"cow": cow, "farmer": schemaFarmer{Full_Name: "Jo"}}},
+		{"pointer to struct", Inputs{"cow": &cow, "farmer": &schemaFarmer{Full_Name: "Jo"}}},
 		{"map[string]any", Inputs{
-			"cow":    map[string]any{"class_name": "Cow", "id": 42, "version": 3, "weight": 450.5},
+			"cow":    map[string]any{"class_name": "schemaCow", "id": 42, "version": 3, "weight": 450.5},
 			"farmer": map[string]any{"full_name": "Jo"},
 		}},
 		{"map[string]string", Inputs{
-			"cow":    map[string]string{"class_name": "Cow", "id": "42", "version": "3", "weight": "450.5"},
+			"cow":    map[string]string{"class_name": "schemaCow", "id": "42", "version": "3", "weight": "450.5"},
 			"farmer": map[string]string{"full_name": "Jo"},
 		}},
 		{"map with named keys", Inputs{
-			"cow":    map[keyString]any{"class_name": "Cow", "id": int8(42), "version": uint(3), "weight": float32(450.5)},
-			"farmer": map[keyString]string{"full_name": "Jo"},
+			"cow":    map[schemaKey]any{"class_name": "schemaCow", "id": int8(42), "version": uint(3), "weight": float32(450.5)},
+			"farmer": map[schemaKey]string{"full_name": "Jo"},
 		}},
 		{"Attributes", Inputs{
-			"cow":    attrs{"class_name": "Cow", "id": 42, "version": 3, "weight": 450.5},
-			"farmer": attrs{"full_name": "Jo"},
+			"cow":    schemaAttrs{"class_name": "schemaCow", "id": 42, "version": 3, "weight": 450.5},
+			"farmer": schemaAttrs{"full_name": "Jo"},
 		}},
 	}
 	for _, tt := range tests {
@@ -91,7 +93,7 @@ func TestBuildInputForms(t *testing.T) {
 			if b.name != "cow_fed" || b.typ != "domain" || b.version != 1 {
 				t.Errorf("built = %+v", b)
 			}
-			if b.entity.Class != "Cow" || b.entity.ID != "42" || b.entity.Version == nil || *b.entity.Version != 3 {
+			if b.entity.Class != "schemaCow" || b.entity.ID != "42" || b.entity.Version == nil || *b.entity.Version != 3 {
 				t.Errorf("entity = %+v", b.entity)
 			}
 		})
@@ -99,18 +101,18 @@ func TestBuildInputForms(t *testing.T) {
 }
 
 func TestBuildOptional(t *testing.T) {
-	s := mustSchema(t, cowFed)
-	cow := map[string]any{"class_name": "Cow", "id": 1, "version": 1, "weight": 1}
+	s := mustTestSchema(t, schemaCowFed)
+	cow := map[string]any{"class_name": "schemaCow", "id": 1, "version": 1, "weight": 1}
 	for name, in := range map[string]Inputs{
 		"absent input":          {"cow": cow},
 		"nil input":             {"cow": cow, "farmer": nil},
-		"nil pointer input":     {"cow": cow, "farmer": (*Farmer)(nil)},
+		"nil pointer input":     {"cow": cow, "farmer": (*schemaFarmer)(nil)},
 		"nil map input":         {"cow": cow, "farmer": map[string]any(nil)},
-		"nil Attributes":        {"cow": cow, "farmer": (*nilAttrs)(nil)},
+		"nil Attributes":        {"cow": cow, "farmer": (*schemaNilAttrs)(nil)},
 		"absent key":            {"cow": cow, "farmer": map[string]any{}},
 		"nil value":             {"cow": cow, "farmer": map[string]any{"full_name": nil}},
 		"nil pointer value":     {"cow": cow, "farmer": map[string]any{"full_name": (*string)(nil)}},
-		"Attributes without it": {"cow": cow, "farmer": attrs{}},
+		"Attributes without it": {"cow": cow, "farmer": schemaAttrs{}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := buildLatest(t, s, "cow_fed", in)
@@ -125,7 +127,7 @@ func TestBuildOptional(t *testing.T) {
 }
 
 func TestBuildEmptyPayloadAndNoEntity(t *testing.T) {
-	s := mustSchema(t, Define("ping"), Define("only_optional", OptionalInput("x"), OptionalPayload("a", From("x"), Int), OptionalPayload("b", From("x"), Int)))
+	s := mustTestSchema(t, Define("ping"), Define("only_optional", OptionalInput("x"), OptionalPayload("a", From("x"), Int), OptionalPayload("b", From("x"), Int)))
 	b, err := buildLatest(t, s, "ping", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,7 @@ func TestBuildEmptyPayloadAndNoEntity(t *testing.T) {
 }
 
 func TestBuildStringEntityID(t *testing.T) {
-	s := mustSchema(t, Define("e", Input("x"), EntityClass("c", From("x"), String), EntityID("id", From("x"), String)))
+	s := mustTestSchema(t, Define("e", Input("x"), EntityClass("c", From("x"), String), EntityID("id", From("x"), String)))
 	b, err := buildLatest(t, s, "e", Inputs{"x": map[string]any{"c": "Order", "id": "A-1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -151,10 +153,10 @@ func TestBuildStringEntityID(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	s := mustSchema(t, cowFed,
+	s := mustTestSchema(t, schemaCowFed,
 		Define("strid", Input("x"), EntityClass("c", From("x"), String), EntityID("id", From("x"), String)),
 	)
-	good := map[string]any{"class_name": "Cow", "id": 1, "version": 1, "weight": 1}
+	good := map[string]any{"class_name": "schemaCow", "id": 1, "version": 1, "weight": 1}
 	with := func(k string, v any) map[string]any {
 		m := map[string]any{}
 		for a, b := range good {
@@ -174,7 +176,7 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"missing required input", "cow_fed", Inputs{}, "cow", "", "input is required"},
 		{"nil required input", "cow_fed", Inputs{"cow": nil}, "cow", "", "input is required"},
-		{"nil pointer required input", "cow_fed", Inputs{"cow": (*Cow)(nil)}, "cow", "", "input is required"},
+		{"nil pointer required input", "cow_fed", Inputs{"cow": (*schemaCow)(nil)}, "cow", "", "input is required"},
 		{"unknown input", "cow_fed", Inputs{"cow": good, "horse": 1}, "horse", "", "is not an input of this event (its inputs: cow, farmer)"},
 		{"missing required field", "cow_fed", Inputs{"cow": with("weight", nil)}, "weight", "", "is required"},
 		{"missing entity id", "cow_fed", Inputs{"cow": with("id", nil)}, "id", "", "is required"},
@@ -194,6 +196,16 @@ func TestBuildErrors(t *testing.T) {
 			C  string
 			id string
 		}{"C", "1"}}, "id", "", `has no attribute "id"`},
+		{"bad struct field reports the field's type", "cow_fed", Inputs{"cow": struct {
+			ClassName   string
+			ID, Version int
+			Weight      string
+		}{"C", 1, 1, "heavy"}}, "weight", "string", "not a number literal"},
+		{"nil pointer struct field", "cow_fed", Inputs{"cow": &struct {
+			ClassName   string
+			ID, Version int
+			Weight      *float64
+		}{"C", 1, 1, nil}}, "weight", "", "is required"},
 		{"non-struct input", "strid", Inputs{"x": 42}, "c", "int", `has no attribute "c"`},
 	}
 	for _, tt := range tests {
@@ -213,25 +225,25 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
-type Audit struct {
+type schemaAudit struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-type Deep struct {
-	*Audit
+type schemaDeep struct {
+	*schemaAudit
 	Inner struct{ X int }
 	Name  string `json:"title"`
 	Title string // shadowed by the tag above for "title"
 }
 
 func TestStructLookup(t *testing.T) {
-	s := mustSchema(t, Define("e", Input("d"),
+	s := mustTestSchema(t, Define("e", Input("d"),
 		RequiredPayload("created_at", From("d"), Time),
 		RequiredPayload("title", From("d"), String),
 		OptionalPayload("inner", From("d"), JSON),
 	))
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	b, err := buildLatest(t, s, "e", Inputs{"d": Deep{Audit: &Audit{CreatedAt: at}, Name: "tag wins", Title: "no"}})
+	b, err := buildLatest(t, s, "e", Inputs{"d": schemaDeep{schemaAudit: &schemaAudit{CreatedAt: at}, Name: "tag wins", Title: "no"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +251,7 @@ func TestStructLookup(t *testing.T) {
 		t.Errorf("payload = %s, want %s", b.payload, want)
 	}
 	// A promoted field behind a nil embedded pointer is missing, not a panic.
-	_, err = buildLatest(t, s, "e", Inputs{"d": Deep{Name: "x"}})
+	_, err = buildLatest(t, s, "e", Inputs{"d": schemaDeep{Name: "x"}})
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Field != "created_at" || ie.Problem != "is required" {
 		t.Errorf("nil embedded pointer: %v", err)
@@ -255,9 +267,9 @@ func TestNormalizeName(t *testing.T) {
 }
 
 func TestBuildDoesNotAllocateMuchForAttributes(t *testing.T) {
-	s := mustSchema(t, cowFed)
+	s := mustTestSchema(t, schemaCowFed)
 	v, _ := s.lookup("cow_fed", 0)
-	in := Inputs{"cow": attrs{"class_name": "Cow", "id": 42, "version": 3, "weight": 450.5}, "farmer": attrs{"full_name": "Jo"}}
+	in := Inputs{"cow": schemaAttrs{"class_name": "schemaCow", "id": 42, "version": 3, "weight": 450.5}, "farmer": schemaAttrs{"full_name": "Jo"}}
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := v.build("cow_fed", in); err != nil {
 			t.Fatal(err)
@@ -270,16 +282,16 @@ func TestBuildDoesNotAllocateMuchForAttributes(t *testing.T) {
 }
 
 func BenchmarkBuild(b *testing.B) {
-	s := mustSchema(b, cowFed)
+	s := mustTestSchema(b, schemaCowFed)
 	v, _ := s.lookup("cow_fed", 0)
-	cow := &Cow{Base: Base{ClassName: "Cow", ID: 42}, Version: 3, WeightKg: 450.5}
+	cow := &schemaCow{schemaBase: schemaBase{ClassName: "schemaCow", ID: 42}, Version: 3, WeightKg: 450.5}
 	for _, bc := range []struct {
 		name string
 		in   Inputs
 	}{
-		{"Attributes", Inputs{"cow": attrs{"class_name": "Cow", "id": 42, "version": 3, "weight": 450.5}, "farmer": attrs{"full_name": "Jo"}}},
-		{"map", Inputs{"cow": map[string]any{"class_name": "Cow", "id": 42, "version": 3, "weight": 450.5}, "farmer": map[string]any{"full_name": "Jo"}}},
-		{"struct", Inputs{"cow": cow, "farmer": &Farmer{Full_Name: "Jo"}}},
+		{"Attributes", Inputs{"cow": schemaAttrs{"class_name": "schemaCow", "id": 42, "version": 3, "weight": 450.5}, "farmer": schemaAttrs{"full_name": "Jo"}}},
+		{"map", Inputs{"cow": map[string]any{"class_name": "schemaCow", "id": 42, "version": 3, "weight": 450.5}, "farmer": map[string]any{"full_name": "Jo"}}},
+		{"struct", Inputs{"cow": cow, "farmer": &schemaFarmer{Full_Name: "Jo"}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -289,5 +301,35 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestBuildConcurrent(t *testing.T) {
+	s := mustTestSchema(t, schemaCowFed)
+	v, _ := s.lookup("cow_fed", 0)
+	type local struct {
+		ClassName string
+		ID        int
+		Version   int
+		Weight    float64
+	}
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				var b built
+				b, err = v.build("cow_fed", Inputs{"cow": local{"Cow", i, 1, float64(i)}, "farmer": &schemaFarmer{Full_Name: "Jo"}})
+				if err == nil && b.entity.ID != strconv.Itoa(i) {
+					err = fmt.Errorf("entity id %s, want %d", b.entity.ID, i)
+				}
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

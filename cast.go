@@ -12,25 +12,6 @@ import (
 	"unicode/utf8"
 )
 
-// Casting is strict: a value is accepted only when the conversion is exact and
-// unambiguous. Pointers are followed; a nil pointer (like a nil value) is a missing
-// value, which is an error for a required field and leaves an optional field out of the
-// payload. Named types count as their underlying kind (type Kg float64 is a float).
-//
-//	string  Go strings only (valid UTF-8). Not []byte, numbers or fmt.Stringer.
-//	int     integer kinds (uint64 above MaxInt64 is an error); floats that are whole
-//	        numbers in int64 range; json.Number holding a whole number ("4.0", "1e3");
-//	        strings holding a JSON integer literal ("42", "-7"; not " 42", "+42",
-//	        "042", "4.0", "0x10", "1e3"). Never bool.
-//	float   integer kinds whose value float64 holds exactly; finite floats; json.Number;
-//	        strings holding a JSON number literal ("1.5", "-2e3"; not "NaN", "Inf",
-//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them).
-//	bool    bool; the strings "true" and "false" exactly.
-//	time    time.Time (the zero time too); RFC 3339 strings. Stored as RFC 3339 in UTC
-//	        with as many fractional digits as needed. Years outside 0-9999 are errors.
-//	json    anything encoding/json marshals, including json.RawMessage (validated and
-//	        compacted). A value that encodes as null is missing.
-
 // errMissing marks a missing value; callers turn it into "is required" or omit the field.
 var errMissing = errors.New("is required")
 

@@ -10,18 +10,18 @@ import (
 )
 
 type (
-	myString string
-	myInt    int16
-	myUint   uint32
-	myFloat  float32
-	myBool   bool
+	castNamedString string
+	castNamedInt    int16
+	castNamedUint   uint32
+	castNamedFloat  float32
+	castNamedBool   bool
 )
 
-type stringer struct{}
+type castStringer struct{}
 
-func (stringer) String() string { return "s" }
+func (castStringer) String() string { return "s" }
 
-func ptr[T any](v T) *T { return &v }
+func castPtr[T any](v T) *T { return &v }
 
 type castCase struct {
 	name string
@@ -64,9 +64,9 @@ func TestCastString(t *testing.T) {
 	runCastCases(t, String, []castCase{
 		{"string", "hello", `"hello"`, ""},
 		{"empty", "", `""`, ""},
-		{"named", myString("x"), `"x"`, ""},
-		{"pointer", ptr("p"), `"p"`, ""},
-		{"pointer to named", ptr(myString("n")), `"n"`, ""},
+		{"named", castNamedString("x"), `"x"`, ""},
+		{"pointer", castPtr("p"), `"p"`, ""},
+		{"pointer to named", castPtr(castNamedString("n")), `"n"`, ""},
 		{"escapes", "a\"b\\c\n\t\r\x01", `"a\"b\\c\n\t\r\u0001"`, ""},
 		{"html kept", "<a&b>", `"<a&b>"`, ""},
 		{"unicode", "héllo ✓", `"héllo ✓"`, ""},
@@ -77,7 +77,7 @@ func TestCastString(t *testing.T) {
 		{"bytes", []byte("x"), "", "cannot be cast to string"},
 		{"int", 42, "", "cannot be cast to string"},
 		{"bool", true, "", "cannot be cast to string"},
-		{"stringer", stringer{}, "", "cannot be cast to string"},
+		{"castStringer", castStringer{}, "", "cannot be cast to string"},
 		{"time", time.Unix(0, 0), "", "cannot be cast to string"},
 	})
 }
@@ -94,11 +94,11 @@ func TestCastInt(t *testing.T) {
 		{"uint", uint(1), "1", ""},
 		{"uint8", uint8(255), "255", ""},
 		{"uint64 max int64", uint64(math.MaxInt64), "9223372036854775807", ""},
-		{"named int", myInt(3), "3", ""},
-		{"named uint", myUint(4), "4", ""},
-		{"pointer", ptr(int64(5)), "5", ""},
-		{"pointer int", ptr(6), "6", ""},
-		{"pointer uint16", ptr(uint16(7)), "7", ""},
+		{"named int", castNamedInt(3), "3", ""},
+		{"named uint", castNamedUint(4), "4", ""},
+		{"pointer", castPtr(int64(5)), "5", ""},
+		{"pointer int", castPtr(6), "6", ""},
+		{"pointer uint16", castPtr(uint16(7)), "7", ""},
 		{"integral float", 1.0, "1", ""},
 		{"integral float32", float32(2), "2", ""},
 		{"negative zero", math.Copysign(0, -1), "0", ""},
@@ -106,7 +106,7 @@ func TestCastInt(t *testing.T) {
 		{"string", "42", "42", ""},
 		{"negative string", "-42", "-42", ""},
 		{"zero string", "0", "0", ""},
-		{"named string", myString("9"), "9", ""},
+		{"named string", castNamedString("9"), "9", ""},
 		{"json.Number", json.Number("12"), "12", ""},
 		{"json.Number float form", json.Number("4.0"), "4", ""},
 		{"json.Number exponent", json.Number("1e3"), "1000", ""},
@@ -141,7 +141,7 @@ func TestCastFloat(t *testing.T) {
 	runCastCases(t, Float, []castCase{
 		{"float", 1.5, "1.5", ""},
 		{"float32", float32(0.5), "0.5", ""},
-		{"named float32", myFloat(0.25), "0.25", ""},
+		{"named float32", castNamedFloat(0.25), "0.25", ""},
 		{"zero", 0.0, "0", ""},
 		{"integral float", 3.0, "3", ""},
 		{"small", 1e-7, "1e-7", ""},
@@ -151,8 +151,8 @@ func TestCastFloat(t *testing.T) {
 		{"int64 2^53", int64(1) << 53, "9007199254740992", ""},
 		{"int64 2^60 exact, shortest form", int64(1) << 60, "1152921504606847000", ""},
 		{"uint8", uint8(9), "9", ""},
-		{"named int", myInt(-3), "-3", ""},
-		{"pointer", ptr(2.5), "2.5", ""},
+		{"named int", castNamedInt(-3), "-3", ""},
+		{"pointer", castPtr(2.5), "2.5", ""},
 		{"string", "1.25", "1.25", ""},
 		{"string exponent", "-2e3", "-2000", ""},
 		{"string int", "7", "7", ""},
@@ -182,8 +182,8 @@ func TestCastBool(t *testing.T) {
 	runCastCases(t, Bool, []castCase{
 		{"true", true, "true", ""},
 		{"false", false, "false", ""},
-		{"named", myBool(true), "true", ""},
-		{"pointer", ptr(false), "false", ""},
+		{"named", castNamedBool(true), "true", ""},
+		{"pointer", castPtr(false), "false", ""},
 		{"string true", "true", "true", ""},
 		{"string false", "false", "false", ""},
 		{"nil", nil, "", "is required"},
@@ -205,10 +205,10 @@ func TestCastTime(t *testing.T) {
 		{"nanoseconds", time.Date(2024, 1, 2, 3, 4, 5, 1, time.UTC), `"2024-01-02T03:04:05.000000001Z"`, ""},
 		{"monotonic reading dropped", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(0), `"2024-01-01T00:00:00Z"`, ""},
 		{"zero time", time.Time{}, `"0001-01-01T00:00:00Z"`, ""},
-		{"pointer", ptr(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)), `"2024-01-02T03:04:05Z"`, ""},
+		{"pointer", castPtr(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)), `"2024-01-02T03:04:05Z"`, ""},
 		{"rfc3339 string", "2024-01-02T03:04:05+02:00", `"2024-01-02T01:04:05Z"`, ""},
 		{"rfc3339nano string", "2024-01-02T03:04:05.5Z", `"2024-01-02T03:04:05.5Z"`, ""},
-		{"named string", myString("2024-01-02T03:04:05Z"), `"2024-01-02T03:04:05Z"`, ""},
+		{"named string", castNamedString("2024-01-02T03:04:05Z"), `"2024-01-02T03:04:05Z"`, ""},
 		{"nil", nil, "", "is required"},
 		{"nil pointer", (*time.Time)(nil), "", "is required"},
 		{"date only", "2024-01-02", "", "not an RFC 3339 time"},
@@ -232,7 +232,7 @@ func TestCastJSON(t *testing.T) {
 		{"bool", true, `true`, ""},
 		{"empty slice", []int{}, `[]`, ""},
 		{"raw message compacted", json.RawMessage(`{ "a" : [ 1 , 2 ] }`), `{"a":[1,2]}`, ""},
-		{"raw message pointer", ptr(json.RawMessage(`[1]`)), `[1]`, ""},
+		{"raw message pointer", castPtr(json.RawMessage(`[1]`)), `[1]`, ""},
 		{"nil", nil, "", "is required"},
 		{"nil map", map[string]any(nil), "", "is required"},
 		{"nil pointer", (*struct{})(nil), "", "is required"},

@@ -10,9 +10,28 @@ import (
 
 // FieldType is the type a field's value is cast to before it is stored. The string
 // value is what the schema file records.
+//
+// Casting is strict: a value is accepted only when the conversion is exact and
+// unambiguous. Pointers are followed; a nil pointer (like a nil value) is a missing
+// value, which is an error for a required field and leaves an optional field out of the
+// payload. Named types count as their underlying kind (type Kg float64 is a float).
+//
+//	string  Go strings only (valid UTF-8). Not []byte, numbers or fmt.Stringer.
+//	int     integer kinds (uint64 above MaxInt64 is an error); floats that are whole
+//	        numbers in int64 range; json.Number holding a whole number ("4.0", "1e3");
+//	        strings holding a JSON integer literal ("42", "-7"; not " 42", "+42",
+//	        "042", "4.0", "0x10", "1e3"). Never bool.
+//	float   integer kinds whose value float64 holds exactly; finite floats; json.Number;
+//	        strings holding a JSON number literal ("1.5", "-2e3"; not "NaN", "Inf",
+//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them).
+//	bool    bool; the strings "true" and "false" exactly.
+//	time    time.Time (the zero time too); RFC 3339 strings. Stored as RFC 3339 in UTC
+//	        with as many fractional digits as needed. Years outside 0-9999 are errors.
+//	json    anything encoding/json marshals, including json.RawMessage (validated and
+//	        compacted). A value that encodes as null is missing.
 type FieldType string
 
-// Field types. See the package documentation of casting (cast.go) for what each accepts.
+// Field types. See FieldType for exactly what each accepts.
 const (
 	// String accepts Go strings and named string types only.
 	String FieldType = "string"
@@ -71,6 +90,9 @@ func (d *Definition) Name() string { return d.name }
 
 // Err returns a *DefinitionError describing every mistake in the definition, or nil.
 func (d *Definition) Err() error {
+	if d.v == nil {
+		return &DefinitionError{Event: d.name, Problem: "not created by edgeoutbox.Define"}
+	}
 	if len(d.problems) == 0 {
 		return nil
 	}
@@ -241,7 +263,20 @@ func OptionalPayload(name string, opts ...FieldOption) DefinitionOption {
 // Err, NewRegistry and DumpSchema.
 //
 // Event names become NATS subject tokens: 1 to 128 characters from a-z, 0-9, '_' and
-// '-', starting with a letter.
+// '-', starting with a letter. Input and field names are letters, digits, '_' and '-',
+// starting with a letter or '_'.
+//
+// Rules checked here: every field has exactly one source (From or FromAttr) naming a
+// declared input and exactly one FieldType; field names are unique across entity and
+// payload fields; each entity part is declared at most once; the entity class is a
+// String, the id a String or Int, the version an Int and only with an id; entity fields
+// and required payload fields read from required inputs (an optional input may be
+// missing, so a field read from it cannot be required). An event without inputs,
+// entity or payload is allowed.
+//
+// When an event is built, entity fields must be present (and class and string ids
+// non-empty); the payload is a JSON object with the fields in declaration order, where a
+// missing optional field is left out rather than written as null.
 func Define(name string, opts ...DefinitionOption) *Definition {
 	b := &defBuilder{typ: DefaultEventType}
 	for _, o := range opts {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-var cowFed = Define("cow_fed",
+var schemaCowFed = Define("cow_fed",
 	EventType("domain"),
 	Input("cow"),
 	OptionalInput("farmer"),
@@ -18,13 +18,13 @@ var cowFed = Define("cow_fed",
 )
 
 func TestDefineValid(t *testing.T) {
-	if err := cowFed.Err(); err != nil {
+	if err := schemaCowFed.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := cowFed.Name(); got != "cow_fed" {
+	if got := schemaCowFed.Name(); got != "cow_fed" {
 		t.Errorf("Name() = %q", got)
 	}
-	if fp := cowFed.Fingerprint(); !strings.HasPrefix(fp, "sha256:") || len(fp) != len("sha256:")+64 {
+	if fp := schemaCowFed.Fingerprint(); !strings.HasPrefix(fp, "sha256:") || len(fp) != len("sha256:")+64 {
 		t.Errorf("Fingerprint() = %q", fp)
 	}
 	d := Define("ping") // no inputs, no fields, default type
@@ -132,7 +132,7 @@ func TestDefineCollectsAllProblems(t *testing.T) {
 
 func TestNewRegistry(t *testing.T) {
 	ping := Define("ping")
-	r, err := NewRegistry(cowFed, ping)
+	r, err := NewRegistry(schemaCowFed, ping)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestNewRegistry(t *testing.T) {
 	if len(r.Definitions()) != 2 {
 		t.Error("Definitions")
 	}
-	_, err = NewRegistry(cowFed, Define("cow_fed"))
+	_, err = NewRegistry(schemaCowFed, Define("cow_fed"))
 	if !errors.Is(err, ErrInvalidDefinition) || !strings.Contains(err.Error(), "defined twice") {
 		t.Errorf("duplicate names: %v", err)
 	}
@@ -156,5 +156,14 @@ func TestNewRegistry(t *testing.T) {
 	_, err = NewRegistry(Define("A"), Define("B"))
 	if !strings.Contains(err.Error(), `"A"`) || !strings.Contains(err.Error(), `"B"`) {
 		t.Errorf("both errors reported: %v", err)
+	}
+}
+
+func TestZeroDefinition(t *testing.T) {
+	if err := new(Definition).Err(); !errors.Is(err, ErrInvalidDefinition) {
+		t.Errorf("zero Definition: %v", err)
+	}
+	if _, err := NewRegistry(&Definition{}); !errors.Is(err, ErrInvalidDefinition) {
+		t.Errorf("NewRegistry(zero Definition): %v", err)
 	}
 }

@@ -85,6 +85,13 @@ func resolveInput(v any) source {
 			return source{kind: srcReflectMap, rv: rv}
 		}
 	case reflect.Struct:
+		if !rv.CanAddr() {
+			// A struct passed by value: copy it once so that fields can be read through
+			// pointers, which (unlike Value.Interface on a field) does not allocate.
+			c := reflect.New(rv.Type()).Elem()
+			c.Set(rv)
+			rv = c
+		}
 		return source{kind: srcStruct, rv: rv, info: structInfoOf(rv.Type())}
 	}
 	// Anything else has no attributes: every field read from it is reported with
@@ -105,6 +112,7 @@ type lookupState uint8
 
 const (
 	found     lookupState = iota
+	foundAddr             // found; the value is a pointer to the struct field
 	absent                // no value: a missing field
 	noSuchKey             // a struct without the attribute: a programming mistake
 )
@@ -149,7 +157,7 @@ func (s *source) get(attr, norm string) (any, lookupState) {
 		if err != nil { // through a nil embedded pointer
 			return nil, absent
 		}
-		return fv.Interface(), found
+		return fv.Addr().Interface(), foundAddr
 	}
 	return nil, absent
 }

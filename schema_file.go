@@ -121,7 +121,13 @@ func parseSchema(file string, data []byte) (*Schema, error) {
 		return nil, fail("", 0, "%v; %s", err, editHint)
 	}
 	events := make(map[string][]*SchemaVersion, len(layout.Events))
-	for name, ev := range layout.Events {
+	names := make([]string, 0, len(layout.Events))
+	for name := range layout.Events {
+		names = append(names, name)
+	}
+	sort.Strings(names) // report the first bad event in file order, every time
+	for _, name := range names {
+		ev := layout.Events[name]
 		if p := checkEventName(name); p != "" {
 			return nil, fail(name, 0, "%s", p)
 		}
@@ -251,7 +257,9 @@ type DumpResult struct {
 	Changed   []string // events that got a new version
 	Unchanged []string // events whose latest version matches the definition
 	Retained  []string // events in the file with no definition; kept, never deleted
-	Written   bool     // the file was (re)written
+	// Latest maps each defined event to its latest version number after the dump.
+	Latest  map[string]int
+	Written bool // the file was (re)written
 }
 
 // With returns a new schema with defs recorded: a definition whose fingerprint differs
@@ -270,8 +278,10 @@ func (s *Schema) With(defs ...*Definition) (*Schema, DumpResult, error) {
 			res.Retained = append(res.Retained, name)
 		}
 	}
+	res.Latest = make(map[string]int, len(defs))
 	for _, d := range reg.Definitions() {
 		vs := events[d.name]
+		res.Latest[d.name] = len(vs)
 		switch {
 		case len(vs) == 0:
 			res.Added = append(res.Added, d.name)
@@ -282,6 +292,7 @@ func (s *Schema) With(defs ...*Definition) (*Schema, DumpResult, error) {
 			res.Changed = append(res.Changed, d.name)
 		}
 		events[d.name] = append(vs, d.v.clone(len(vs)+1))
+		res.Latest[d.name] = len(vs) + 1
 	}
 	sort.Strings(res.Retained)
 	out := &Schema{file: s.file}
