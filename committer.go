@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // emitRequest is one Emit call waiting for the group commit.
@@ -25,7 +28,13 @@ type committer struct {
 	reqs chan *emitRequest
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// emitting counts Emit calls between their start and their result: callers still
+	// casting inputs will submit in a moment, so a commit can wait briefly for them.
+	emitting atomic.Int64
 }
+
+// maxGatherWait bounds how long a commit waits for emitters that are about to submit.
+const maxGatherWait = 500 * time.Microsecond
 
 func newCommitter(e *Engine) *committer {
 	c := &committer{e: e, reqs: make(chan *emitRequest, e.cfg.MaxCommitBatch), stop: make(chan struct{})}
@@ -71,16 +80,35 @@ func (c *committer) run() {
 				}
 			}
 		}
-	gather:
+		batch = c.gather(batch)
+		c.commit(batch)
+	}
+}
+
+// gather adds the requests already queued to batch. While more Emit calls are in
+// flight than the batch holds, it yields so that they can submit, for at most
+// maxGatherWait: the fsync saved is worth far more than the wait.
+func (c *committer) gather(batch []*emitRequest) []*emitRequest {
+	var deadline time.Time
+	for {
+	drain:
 		for len(batch) < cap(batch) {
 			select {
 			case r := <-c.reqs:
 				batch = append(batch, r)
 			default:
-				break gather
+				break drain
 			}
 		}
-		c.commit(batch)
+		if len(batch) >= cap(batch) || int64(len(batch)) >= c.emitting.Load() {
+			return batch
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(maxGatherWait)
+		} else if time.Now().After(deadline) {
+			return batch
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -149,7 +177,7 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (i
 			}
 		}
 	}
-	got, err := insertRows(ctx, tx, accepted)
+	got, err := e.insertRows(ctx, tx, accepted)
 	if err != nil {
 		return nil, e.storageError("emit", err)
 	}

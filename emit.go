@@ -15,6 +15,8 @@ import (
 // Errors: ErrUnknownEvent, ErrUnknownVersion, ErrInvalidInput (an *InputError naming the
 // field), ErrDuplicateEvent, ErrOutboxFull, ErrClosed; in each case nothing is stored.
 func (e *Engine) Emit(ctx context.Context, name string, inputs Inputs, opts ...EmitOption) (Receipt, error) {
+	e.committer.emitting.Add(1)
+	defer e.committer.emitting.Add(-1)
 	r, err := e.prepareRow(name, inputs, opts)
 	if err != nil {
 		return Receipt{}, err

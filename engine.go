@@ -26,6 +26,7 @@ type Engine struct {
 	ownDB  bool
 
 	committer *committer
+	inserts   insertStatements
 	hooks     *hookRunner
 	wake      chan struct{} // an emit in this process: the relay looks at once
 
@@ -94,6 +95,9 @@ func newEngine(ctx context.Context, path string, cfg Config, schema *Schema, wri
 		ownDB:  own,
 		wake:   make(chan struct{}, 1),
 	}
+	if err := e.inserts.prepare(ctx, writer); err != nil {
+		return nil, err
+	}
 	e.hooks = newHookRunner(cfg.Hooks, e.log)
 	e.committer = newCommitter(e)
 	e.log.Debug().Str("path", path).Str("synchronous", string(cfg.Synchronous)).Msg("edgeoutbox opened")
@@ -159,6 +163,7 @@ func (e *Engine) Close() error {
 		e.mu.Unlock()
 		e.committer.close()
 		e.hooks.close()
+		err = errors.Join(err, e.inserts.close())
 		if e.ownDB {
 			err = errors.Join(err, e.db.Close(), e.reader.Close())
 		}

@@ -21,8 +21,6 @@ func TestStartWithoutTransportSaysWhatToSet(t *testing.T) {
 	}
 }
 
-
-
 func TestLifecycleIsSafe(t *testing.T) {
 	ctx := context.Background()
 	mt := NewMemoryTransport()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -75,8 +76,8 @@ const insertColumns = `(idempotency_key, name, type, version, entity_class, enti
 
 const insertPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
-// insertStatements holds insertSQL(1<<i): the only statement shapes insertRows uses.
-var insertStatements = func() (s [9]string) {
+// insertStatementsSQL holds insertSQL(1<<i): the only statement shapes insertRows uses.
+var insertStatementsSQL = func() (s [9]string) {
 	for i := range s {
 		s[i] = insertSQL(1 << i)
 	}
@@ -113,18 +114,46 @@ func (r *row) appendArgs(args []any) []any {
 		entityVersion, string(r.b.payload), metadata, r.occurredAt, r.createdAt, r.nextAt, r.size)
 }
 
-// queryer is what inserting needs from a *sql.DB, *sql.Conn or *sql.Tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// insertStatements caches the prepared insert of each shape on the engine's database:
+// parsing a 256-row insert costs more than executing it.
+type insertStatements struct {
+	stmts [len(insertStatementsSQL)]*sql.Stmt
+}
+
+// prepare prepares every shape on db. It runs at open, before any transaction holds
+// the connection: a transaction binds them later without a round through the pool.
+func (s *insertStatements) prepare(ctx context.Context, db *sql.DB) error {
+	for i, text := range insertStatementsSQL {
+		stmt, err := db.PrepareContext(ctx, text)
+		if err != nil {
+			return fmt.Errorf("prepare insert statement: %w", errors.Join(err, s.close()))
+		}
+		s.stmts[i] = stmt
+	}
+	return nil
+}
+
+// forTx returns the insert of 1<<shape rows bound to tx.
+func (s *insertStatements) forTx(ctx context.Context, tx *sql.Tx, shape int) *sql.Stmt {
+	return tx.StmtContext(ctx, s.stmts[shape])
+}
+
+func (s *insertStatements) close() error {
+	var errs []error
+	for i, stmt := range s.stmts {
+		if stmt != nil {
+			errs = append(errs, stmt.Close())
+			s.stmts[i] = nil
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // insertRows inserts rows in as few statements as possible and returns each row's id,
 // or 0 where its idempotency key was already stored (or repeated earlier in rows).
-func insertRows(ctx context.Context, q queryer, rows []*row) ([]int64, error) {
+func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int64, error) {
 	ids := make([]int64, len(rows))
-	const chunk = 1 << (len(insertStatements) - 1)
+	const chunk = 1 << (len(insertStatementsSQL) - 1)
 	args := make([]any, 0, 13*chunk)
 	for start := 0; start < len(rows); {
 		n := min(chunk, len(rows)-start)
@@ -138,7 +167,8 @@ func insertRows(ctx context.Context, q queryer, rows []*row) ([]int64, error) {
 		for _, r := range part {
 			args = r.appendArgs(args)
 		}
-		res, err := q.QueryContext(ctx, insertStatements[bits.TrailingZeros(uint(n))], args...)
+		shape := bits.TrailingZeros(uint(n))
+		res, err := e.inserts.forTx(ctx, tx, shape).QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert events: %w", err)
 		}
