@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
+
 	"sync"
 	"time"
 
@@ -191,10 +191,4 @@ func (e *Engine) signal() {
 	case e.wake <- struct{}{}:
 	default:
 	}
-}
-
-// fileExists reports whether path names an existing file.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -154,3 +154,10 @@ func integrityCheck(ctx context.Context, db *sql.DB, path string) error {
 	}
 	return nil
 }
+
+// IntegrityCheck runs SQLite's quick_check over the database file and returns an error
+// describing any damage. It reads the whole file, so it is for operators and tests, not
+// for every Open.
+func (e *Engine) IntegrityCheck(ctx context.Context) error {
+	return integrityCheck(ctx, e.reader, e.path)
+}
