@@ -18,48 +18,64 @@ const pendingWhere = "published_at IS NULL AND dead_lettered_at IS NULL"
 // for a retry; the rest are found on the next pass.
 const maxClaimScan = 20000
 
-// claimDue returns up to BatchSize due events in id order, leaving out every event of an
-// entity whose earlier event waits for a retry, and the earliest time a skipped event
-// becomes due (zero when none). Only the lease holder calls it, so nothing needs to be
-// marked as claimed.
-func (e *Engine) claimDue(ctx context.Context, now time.Time) (batch []*Event, nextDue time.Time, err error) {
-	var blocked map[string]bool
-	var after int64
+// claimCursor carries a claim's scan state so that the next claim can start after a
+// batch whose outcome is still being recorded. The zero value scans from the start.
+type claimCursor struct {
+	after   int64           // last id accounted for
+	blocked map[string]bool // entities held back by an earlier event awaiting a retry
+	nextDue time.Time       // earliest retry among the skipped events
+}
+
+func (c claimCursor) isStart() bool { return c.after == 0 }
+
+// claimDue returns up to BatchSize due events in id order after cur, leaving out every
+// event of an entity whose earlier event waits for a retry, and the cursor to continue
+// from. Only the lease holder calls it, so nothing needs to be marked as claimed.
+func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) ([]*Event, claimCursor, error) {
+	next := claimCursor{after: cur.after, nextDue: cur.nextDue}
+	if len(cur.blocked) > 0 {
+		next.blocked = make(map[string]bool, len(cur.blocked))
+		for k := range cur.blocked {
+			next.blocked[k] = true
+		}
+	}
 	nowNanos := now.UnixNano()
 	limit := e.cfg.BatchSize
+	var batch []*Event
 	for scanned := 0; len(batch) < e.cfg.BatchSize && scanned < maxClaimScan; {
-		page, err := e.pendingPage(ctx, after, limit)
+		page, err := e.pendingPage(ctx, next.after, limit)
 		if err != nil {
-			return nil, time.Time{}, err
+			return nil, cur, err
 		}
 		for _, p := range page {
-			after = p.ev.ID
+			if len(batch) == e.cfg.BatchSize {
+				break // the rest of the page is scanned again next time
+			}
+			next.after = p.ev.ID
 			k := p.ev.Entity.key()
 			if p.nextAt > nowNanos {
-				if blocked == nil {
-					blocked = map[string]bool{}
-				}
 				if k != "" {
-					blocked[k] = true
+					if next.blocked == nil {
+						next.blocked = map[string]bool{}
+					}
+					next.blocked[k] = true
 				}
-				if due := time.Unix(0, p.nextAt); nextDue.IsZero() || due.Before(nextDue) {
-					nextDue = due
+				if due := time.Unix(0, p.nextAt); next.nextDue.IsZero() || due.Before(next.nextDue) {
+					next.nextDue = due
 				}
 				continue
 			}
-			if k != "" && blocked[k] {
+			if k != "" && next.blocked[k] {
 				continue
 			}
-			if len(batch) < e.cfg.BatchSize {
-				batch = append(batch, p.ev)
-			}
+			batch = append(batch, p.ev)
 		}
 		scanned += len(page)
 		if len(page) < limit {
 			break
 		}
 	}
-	return batch, nextDue, nil
+	return batch, next, nil
 }
 
 type pendingRow struct {
@@ -71,7 +87,7 @@ type pendingRow struct {
 // the reader pool, and closes the rows before returning so that no read snapshot holds
 // back checkpoints.
 func (e *Engine) pendingPage(ctx context.Context, after int64, limit int) ([]pendingRow, error) {
-	rows, err := e.reader.QueryContext(ctx, "SELECT "+storedColumns+" FROM edgeoutbox_events WHERE "+
+	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
 		pendingWhere+" AND id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
@@ -79,11 +95,12 @@ func (e *Engine) pendingPage(ctx context.Context, after int64, limit int) ([]pen
 	defer rows.Close()
 	page := make([]pendingRow, 0, limit)
 	for rows.Next() {
-		se, err := scanStored(rows)
+		ev := new(Event)
+		nextAt, err := scanEvent(rows, ev)
 		if err != nil {
 			return nil, fmt.Errorf("claim batch: %w", err)
 		}
-		page = append(page, pendingRow{ev: &se.Event, nextAt: se.NextAttemptAt.UnixNano()})
+		page = append(page, pendingRow{ev: ev, nextAt: nextAt})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)

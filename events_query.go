@@ -134,26 +134,12 @@ func (e *Engine) GetEvent(ctx context.Context, id int64) (*StoredEvent, error) {
 
 func scanStored(rows *sql.Rows) (*StoredEvent, error) {
 	var se StoredEvent
-	var entityVersion, published, dead sql.NullInt64
-	var payload string
-	var metadata, lastErr, lastClass sql.NullString
-	var occurred, created, nextAt int64
-	ev := &se.Event
-	if err := rows.Scan(&ev.ID, &ev.IdempotencyKey, &ev.Name, &ev.Type, &ev.Version, &ev.Entity.Class, &ev.Entity.ID,
-		&entityVersion, &payload, &metadata, &occurred, &created, &ev.Attempts, &nextAt,
-		&published, &lastErr, &lastClass, &dead); err != nil {
+	var published, dead sql.NullInt64
+	var lastErr, lastClass sql.NullString
+	nextAt, err := scanEvent(rows, &se.Event, &published, &lastErr, &lastClass, &dead)
+	if err != nil {
 		return nil, err
 	}
-	if entityVersion.Valid {
-		v := entityVersion.Int64
-		ev.Entity.Version = &v
-	}
-	ev.Payload = json.RawMessage(payload)
-	if metadata.Valid {
-		ev.Metadata = decodeMetadata([]byte(metadata.String))
-	}
-	ev.OccurredAt = time.Unix(0, occurred).UTC()
-	ev.CreatedAt = time.Unix(0, created).UTC()
 	se.LastError, se.LastErrorClass = lastErr.String, lastClass.String
 	switch {
 	case published.Valid:
@@ -167,6 +153,31 @@ func scanStored(rows *sql.Rows) (*StoredEvent, error) {
 		se.NextAttemptAt = nanosTime(nextAt)
 	}
 	return &se, nil
+}
+
+// scanEvent reads the eventColumns of one row into ev, then the extra columns into
+// extra, and returns next_attempt_at.
+func scanEvent(rows *sql.Rows, ev *Event, extra ...any) (nextAt int64, err error) {
+	var entityVersion sql.NullInt64
+	var payload []byte
+	var metadata []byte
+	var occurred, created int64
+	dest := append([]any{&ev.ID, &ev.IdempotencyKey, &ev.Name, &ev.Type, &ev.Version, &ev.Entity.Class, &ev.Entity.ID,
+		&entityVersion, &payload, &metadata, &occurred, &created, &ev.Attempts, &nextAt}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return 0, err
+	}
+	if entityVersion.Valid {
+		v := entityVersion.Int64
+		ev.Entity.Version = &v
+	}
+	ev.Payload = json.RawMessage(payload)
+	if len(metadata) > 0 {
+		ev.Metadata = decodeMetadata(metadata)
+	}
+	ev.OccurredAt = time.Unix(0, occurred).UTC()
+	ev.CreatedAt = time.Unix(0, created).UTC()
+	return nextAt, nil
 }
 
 func nanosTime(n int64) *time.Time {

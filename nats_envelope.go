@@ -237,3 +237,8 @@ func headerValue(s string) string {
 	}
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
 }
+
+// NATSMessage returns the message the NATS transport publishes for e on subject: the
+// JSON envelope as body, the attribute headers and Nats-Msg-Id. Use it to publish an
+// event by hand exactly as the relay would (tools, benchmarks, migrations).
+func NATSMessage(subject string, e *Event) (*nats.Msg, error) { return natsMessage(subject, e) }

@@ -3,20 +3,30 @@ package edgeoutbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
-// run is the publishing loop: claim a due batch, publish it, record the outcome.
+// run is the publishing loop: claim a due batch, publish it, record the outcome. When
+// a whole batch was published, its outcome is recorded on another goroutine while the
+// next batch is claimed and published (the claim starts after it, so nothing is sent
+// twice); any failure drains that pipeline first so the next claim sees every retry
+// schedule, which is what keeps per-entity order.
 func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
 	var nextCleanup time.Time
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
+	var rec recorder
+	defer rec.wait()
+	var cursor claimCursor
 	for {
 		if r.isStopping() {
 			return
 		}
 		if !r.holdsLease() {
+			rec.wait()
+			cursor = claimCursor{}
 			if !r.waitFor(time.Time{}, r.gained) {
 				return
 			}
@@ -24,13 +34,16 @@ func (r *relay) run() {
 		}
 		now := time.Now()
 		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) {
+			rec.wait()
 			nextCleanup = now.Add(e.cfg.RetentionInterval)
 			if _, err := e.Cleanup(r.runCtx); err != nil {
 				e.log.Warn().Err(err).Msg("edgeoutbox retention cleanup")
 			}
 		}
-		batch, nextDue, err := e.claimDue(r.runCtx, now)
+		batch, next, err := e.claimDue(r.runCtx, now, cursor)
 		if err != nil {
+			rec.wait()
+			cursor = claimCursor{}
 			if r.runCtx.Err() != nil {
 				return
 			}
@@ -41,35 +54,97 @@ func (r *relay) run() {
 			continue
 		}
 		if len(batch) == 0 {
+			if rec.busy() || !cursor.isStart() {
+				// Look again from the start once the batch in flight is recorded.
+				rec.wait()
+				cursor = claimCursor{}
+				continue
+			}
 			wakeAt := now.Add(e.cfg.PollInterval)
-			if !nextDue.IsZero() && nextDue.Before(wakeAt) {
-				wakeAt = nextDue
+			if !next.nextDue.IsZero() && next.nextDue.Before(wakeAt) {
+				wakeAt = next.nextDue
 			}
 			if !r.waitFor(wakeAt, e.wake) {
 				return
 			}
 			continue
 		}
-		unavailable, err := r.publish(batch)
-		if err != nil {
+		started := time.Now()
+		errs := publishEvents(r.runCtx, r.transport, batch)
+		rec.wait() // outcomes are recorded in batch order
+		rec.start(&r.wg, func() recordResult {
+			unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), batch, errs, started)
+			return recordResult{unavailable: unavailable, err: err}
+		})
+		if allNil(errs) && len(batch) == e.cfg.BatchSize {
+			cursor = next
+			offline.reset()
+			continue
+		}
+		cursor = claimCursor{}
+		res := rec.wait()
+		switch {
+		case res.err != nil:
 			if r.runCtx.Err() != nil {
 				return
 			}
-			e.log.Error().Err(err).Msg("edgeoutbox relay: record publish outcome")
+			e.log.Error().Err(res.err).Msg("edgeoutbox relay: record publish outcome")
 			if !r.waitFor(time.Now().Add(e.cfg.PollInterval), nil) {
 				return
 			}
-			continue
-		}
-		if unavailable != nil {
-			e.log.Info().Err(unavailable).Msg("edgeoutbox relay: transport unavailable, waiting for connectivity (no attempts counted)")
+		case res.unavailable != nil:
+			e.log.Info().Err(res.unavailable).Msg("edgeoutbox relay: transport unavailable, waiting for connectivity (no attempts counted)")
 			if !r.waitAvailable(offline) {
 				return
 			}
-			continue
+		default:
+			offline.reset()
 		}
-		offline.reset()
 	}
+}
+
+func allNil(errs []error) bool {
+	for _, err := range errs {
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// recordResult is what recording a batch's outcome returned.
+type recordResult struct {
+	unavailable error
+	err         error
+}
+
+// recorder runs at most one outcome recording at a time on its own goroutine.
+type recorder struct {
+	done chan recordResult
+	last recordResult
+}
+
+func (rc *recorder) busy() bool { return rc.done != nil }
+
+func (rc *recorder) start(wg *sync.WaitGroup, record func() recordResult) {
+	rc.done = make(chan recordResult, 1)
+	wg.Add(1)
+	go func(done chan<- recordResult) {
+		defer wg.Done()
+		done <- record()
+	}(rc.done)
+}
+
+// wait waits for the recording in flight, if any, and returns its result (the zero
+// result when there was none). A failed pipelined recording is logged by the caller
+// of the next wait only through the events staying pending: they are claimed again.
+func (rc *recorder) wait() recordResult {
+	if rc.done == nil {
+		return recordResult{}
+	}
+	rc.last = <-rc.done
+	rc.done = nil
+	return rc.last
 }
 
 func (r *relay) isStopping() bool {
@@ -159,18 +234,6 @@ func (b *offlineBackoff) reset() { b.cur = 0 }
 // errHeldBack marks an event not sent because an earlier event of its entity failed in
 // the same batch: it stays pending with no attempt counted.
 var errHeldBack = errors.New("edgeoutbox: held back behind an earlier event of the same entity")
-
-// publish sends batch and records the outcome. It returns the first Unavailable error
-// when the transport is offline.
-func (r *relay) publish(batch []*Event) (unavailable error, err error) {
-	started := time.Now()
-	errs := publishEvents(r.runCtx, r.transport, batch)
-	if r.runCtx.Err() != nil && r.isStopping() {
-		// A hard stop cancelled the publish: record what did get through.
-		r.e.log.Debug().Msg("edgeoutbox relay: publish cancelled by stop")
-	}
-	return r.e.recordOutcome(context.WithoutCancel(r.runCtx), batch, errs, started)
-}
 
 // publishEvents publishes batch through the transport's batch form when it has one,
 // otherwise one by one, holding back later events of an entity that failed. The result

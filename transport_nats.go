@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -446,7 +449,8 @@ func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo
 		errors.Is(err, nats.ErrReconnectBufExceeded),
 		errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, jetstream.ErrAsyncPublishTimeout),
-		errors.Is(err, jetstream.ErrTooManyStalledMsgs):
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs),
+		isNetworkError(err):
 		return Unavailable(err)
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
 		if t.nc.Status() != nats.CONNECTED || (t.js != nil && !t.jetStreamReadyMemo(ctx, memo)) {
@@ -555,4 +559,13 @@ func validSubject(s string) error {
 		}
 	}
 	return nil
+}
+
+// isNetworkError reports a socket failure (broken pipe, reset, refused, EOF): the
+// connection is going down even if its status has not caught up yet.
+func isNetworkError(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -108,3 +108,5 @@ func TempDir() (string, func(), error) {
 }
 
 func dbPath(dir, name string) string { return filepath.Join(dir, name+".db") }
+
+func benchEnabled() bool { return os.Getenv("EDGEOUTBOX_BENCH") == "1" }

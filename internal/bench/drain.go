@@ -54,33 +54,24 @@ func CopyFile(dst, src string) error {
 // RelayDrain starts an engine on the backlog at path with transport and measures how
 // long the relay takes until every event is marked published.
 func RelayDrain(ctx context.Context, path string, n int, name string, transport edgeoutbox.Transport) (Result, error) {
-	e, err := Open(ctx, path, edgeoutbox.Config{Transport: transport, BatchSize: 500, RetentionInterval: -1})
+	published := make(chan int, 1024)
+	e, err := Open(ctx, path, edgeoutbox.Config{Transport: transport, BatchSize: 500, RetentionInterval: -1,
+		Hooks: edgeoutbox.Hooks{OnBatchPublished: func(b edgeoutbox.BatchInfo) { published <- b.Count }}})
 	if err != nil {
 		return Result{}, err
 	}
 	defer e.Close()
-	done := make(chan struct{})
-	var published int
-	hookCfgErr := error(nil)
-	_ = hookCfgErr
 	start := time.Now()
 	if err := e.Start(ctx); err != nil {
 		return Result{}, err
 	}
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			var pending int
-			if err := e.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM edgeoutbox_events WHERE published_at IS NULL LIMIT 1)").Scan(&pending); err == nil && pending == 0 {
-				return
-			}
-			time.Sleep(2 * time.Millisecond)
+	for total := 0; total < n; {
+		select {
+		case c := <-published:
+			total += c
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("relay drain: %d of %d published: %w", total, n, ctx.Err())
 		}
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
 	}
 	elapsed := time.Since(start)
 	if err := e.Stop(ctx); err != nil {
@@ -90,9 +81,8 @@ func RelayDrain(ctx context.Context, path string, n int, name string, transport 
 	if err != nil {
 		return Result{}, err
 	}
-	published = int(st.Published)
-	if published != n {
-		return Result{}, fmt.Errorf("relay drain: %d of %d events published", published, n)
+	if st.Published != int64(n) || st.Pending != 0 {
+		return Result{}, fmt.Errorf("relay drain: %d of %d events published, %d pending", st.Published, n, st.Pending)
 	}
 	return Result{Name: name, Events: n, Elapsed: elapsed}, nil
 }

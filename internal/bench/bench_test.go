@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSuitesRunSmall runs every comparison on a small backlog so that the benchmark
+// code paths stay correct; the figures come from "edgeoutbox bench" and the Go
+// benchmarks.
+func TestSuitesRunSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := EmitSuite(ctx, dir, 300); err != nil {
+		t.Fatalf("emit suite: %v", err)
+	}
+	if _, err := DrainSuite(ctx, dir, 2000); err != nil {
+		t.Fatalf("drain suite: %v", err)
+	}
+	cs, err := NATSSuite(ctx, dir, 2000)
+	if err != nil {
+		t.Fatalf("nats suite: %v", err)
+	}
+	for _, c := range cs {
+		if c.Subject.Events != 2000 || c.Baseline.Events != 2000 || c.Ratio() <= 0 {
+			t.Errorf("comparison %s", c)
+		}
+	}
+}
+
+// TestBigDrains prints the comparisons at full size (200 000 events). It takes
+// a while; run it with EDGEOUTBOX_BENCH=1.
+func TestBigDrains(t *testing.T) {
+	if testing.Short() || !benchEnabled() {
+		t.Skip("set EDGEOUTBOX_BENCH=1 to run the 200 000-event drains")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, err := DrainSuite(ctx, dir, 200000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(c)
+	cs, err := NATSSuite(ctx, dir, 200000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		t.Log(c)
+	}
+}

@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// startServer runs an in-process NATS server with JetStream (file storage in dir).
+func startServer(dir string) (*server.Server, error) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		return nil, err
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats server not ready")
+	}
+	return s, nil
+}
+
+// freshStream connects to a new server in dir and creates stream EVENTS on events.>.
+func freshStream(ctx context.Context, dir string) (*server.Server, *nats.Conn, error) {
+	s, err := startServer(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		s.Shutdown()
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"events.>"},
+			Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute})
+	}
+	if err != nil {
+		nc.Close()
+		s.Shutdown()
+		return nil, nil, err
+	}
+	return s, nc, nil
+}
+
+// RawJetStream is the JetStream baseline: the same messages the relay would send (the
+// JSON envelope, the headers, Nats-Msg-Id), built in memory beforehand, published
+// asynchronously with at most maxPending in flight, every ack awaited.
+func RawJetStream(ctx context.Context, dir string, backlog string, n int) (Result, error) {
+	msgs, err := backlogMessages(ctx, backlog, n)
+	if err != nil {
+		return Result{}, err
+	}
+	s, nc, err := freshStream(ctx, filepath.Join(dir, "nats-raw"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.Shutdown()
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(30*time.Second), jetstream.WithPublishAsyncMaxPending(edgeoutbox.DefaultNATSMaxPending))
+	if err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	for _, m := range msgs {
+		if _, err := js.PublishMsgAsync(m); err != nil {
+			return Result{}, err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	elapsed := time.Since(start)
+	if err := streamCount(ctx, js, n); err != nil {
+		return Result{}, err
+	}
+	return Result{Name: "raw jetstream async publish", Events: n, Elapsed: elapsed}, nil
+}
+
+// backlogMessages builds, through the transport's own encoding, the messages of the n
+// pending events in backlog (the database is only read).
+func backlogMessages(ctx context.Context, backlog string, n int) ([]*nats.Msg, error) {
+	e, err := Open(ctx, backlog, edgeoutbox.Config{})
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	var msgs []*nats.Msg
+	var before int64
+	for len(msgs) < n {
+		page, err := e.ListEvents(ctx, edgeoutbox.EventFilter{Status: edgeoutbox.StatusPending, Limit: 1000, BeforeID: before})
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, se := range page {
+			m, err := edgeoutbox.NATSMessage("events."+se.Name, &se.Event)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, m)
+			before = se.ID
+		}
+	}
+	if len(msgs) != n {
+		return nil, fmt.Errorf("backlog holds %d events, want %d", len(msgs), n)
+	}
+	// ListEvents pages newest first; publish oldest first like the relay.
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}
+
+func streamCount(ctx context.Context, js jetstream.JetStream, n int) error {
+	s, err := js.Stream(ctx, "EVENTS")
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if info.State.Msgs != uint64(n) {
+		return fmt.Errorf("stream holds %d messages, want %d", info.State.Msgs, n)
+	}
+	return nil
+}
+
+// RelayJetStream drains the backlog at path through the relay to a fresh JetStream.
+func RelayJetStream(ctx context.Context, dir, path string, n int) (Result, error) {
+	s, nc, err := freshStream(ctx, filepath.Join(dir, "nats-relay"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.Shutdown()
+	defer nc.Close()
+	tr, err := edgeoutbox.NewNATSTransport(nc, edgeoutbox.WithJetStream(), edgeoutbox.WithPublishTimeout(30*time.Second))
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := RelayDrain(ctx, path, n, "relay drain to jetstream", tr)
+	if err != nil {
+		return Result{}, err
+	}
+	js, _ := jetstream.New(nc)
+	return res, streamCount(ctx, js, n)
+}
+
+// RelayCore drains the backlog at path through the relay to core NATS (a subscriber
+// counts the messages).
+func RelayCore(ctx context.Context, dir, path string, n int) (Result, error) {
+	s, err := startServer(filepath.Join(dir, "nats-core"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.Shutdown()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		return Result{}, err
+	}
+	defer nc.Close()
+	tr, err := edgeoutbox.NewNATSTransport(nc, edgeoutbox.WithPublishTimeout(30*time.Second))
+	if err != nil {
+		return Result{}, err
+	}
+	return RelayDrain(ctx, path, n, "relay drain to core nats", tr)
+}
+
+// NATSSuite compares the relay's drain of an n-event backlog to JetStream with raw
+// JetStream publishing of the same messages, and to core NATS with the raw SQLite
+// drain.
+func NATSSuite(ctx context.Context, dir string, n int) ([]Comparison, error) {
+	template := dbPath(dir, "nats-backlog")
+	if err := MakeBacklog(ctx, template, n); err != nil {
+		return nil, err
+	}
+	copyOf := func(name string) (string, error) {
+		p := dbPath(dir, name)
+		return p, CopyFile(p, template)
+	}
+	raw, err := RawJetStream(ctx, dir, template, n)
+	if err != nil {
+		return nil, err
+	}
+	jsPath, err := copyOf("nats-js")
+	if err != nil {
+		return nil, err
+	}
+	relay, err := RelayJetStream(ctx, dir, jsPath, n)
+	if err != nil {
+		return nil, err
+	}
+	rawPath, err := copyOf("nats-rawdrain")
+	if err != nil {
+		return nil, err
+	}
+	rawDrain, err := RawDrain(ctx, rawPath, n)
+	if err != nil {
+		return nil, err
+	}
+	corePath, err := copyOf("nats-core")
+	if err != nil {
+		return nil, err
+	}
+	core, err := RelayCore(ctx, dir, corePath, n)
+	if err != nil {
+		return nil, err
+	}
+	return []Comparison{
+		{Subject: relay, Baseline: raw, Target: 0.9},
+		{Subject: core, Baseline: rawDrain},
+	}, nil
+}
