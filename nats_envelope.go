@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 )
@@ -204,29 +206,93 @@ func DecodeEnvelope(data []byte) (*Envelope, error) {
 // natsMessage builds the message for e: JSON envelope body plus attribute headers.
 // An error means the event can never be encoded (e.g. its payload is not valid JSON).
 func natsMessage(subject string, e *Event) (*nats.Msg, error) {
+	body, err := encodeEnvelope(e)
+	if err != nil {
+		return nil, err
+	}
+	// Header keys are already canonical: assign instead of Set, which canonicalises
+	// every key again (this runs for every event the relay sends).
+	h := make(nats.Header, 11)
+	h[HeaderContentType] = []string{EnvelopeContentType}
+	if e.IdempotencyKey != "" {
+		key := headerValue(e.IdempotencyKey)
+		h[HeaderMsgID] = []string{key}
+		h[HeaderIdempotencyKey] = []string{key}
+	}
+	h[HeaderEventID] = []string{strconv.FormatInt(e.ID, 10)}
+	h[HeaderEvent] = []string{headerValue(e.Name)}
+	h[HeaderType] = []string{headerValue(e.Type)}
+	h[HeaderVersion] = []string{strconv.Itoa(e.Version)}
+	if e.Entity.Class != "" || e.Entity.ID != "" {
+		h[HeaderEntityClass] = []string{headerValue(e.Entity.Class)}
+		h[HeaderEntityID] = []string{headerValue(e.Entity.ID)}
+	}
+	if e.Entity.Version != nil {
+		h[HeaderEntityVersion] = []string{strconv.FormatInt(*e.Entity.Version, 10)}
+	}
+	h[HeaderOccurredAt] = []string{e.OccurredAt.UTC().Format(time.RFC3339Nano)}
+	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
+}
+
+// encodeEnvelope writes the JSON of NewEnvelope(e) without reflection. Should a row
+// written by another program hold invalid UTF-8 or JSON, it falls back to
+// encoding/json, which repairs strings and rejects a bad payload.
+func encodeEnvelope(e *Event) ([]byte, error) {
+	b := make([]byte, 0, 256+len(e.Payload))
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, `,"idempotency_key":`...)
+	b = appendJSONString(b, e.IdempotencyKey)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, e.Name)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, e.Type)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(e.Version), 10)
+	b = append(b, `,"entity":{"class":`...)
+	b = appendJSONString(b, e.Entity.Class)
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, e.Entity.ID)
+	b = append(b, `,"version":`...)
+	if e.Entity.Version != nil {
+		b = strconv.AppendInt(b, *e.Entity.Version, 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `},"payload":`...)
+	if payload := bytes.TrimSpace(e.Payload); len(payload) > 0 {
+		b = append(b, payload...)
+	} else {
+		b = append(b, "{}"...)
+	}
+	if len(e.Metadata) > 0 {
+		keys := make([]string, 0, len(e.Metadata))
+		for k := range e.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, `,"metadata":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, e.Metadata[k])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"occurred_at":"`...)
+	b = e.OccurredAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `"}`...)
+	if json.Valid(b) && utf8.Valid(b) {
+		return b, nil
+	}
 	body, err := json.Marshal(NewEnvelope(e))
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope of event %d (%s): %w", e.ID, e.Name, err)
 	}
-	h := nats.Header{}
-	h.Set(HeaderContentType, EnvelopeContentType)
-	if e.IdempotencyKey != "" {
-		h.Set(HeaderMsgID, headerValue(e.IdempotencyKey))
-		h.Set(HeaderIdempotencyKey, headerValue(e.IdempotencyKey))
-	}
-	h.Set(HeaderEventID, strconv.FormatInt(e.ID, 10))
-	h.Set(HeaderEvent, headerValue(e.Name))
-	h.Set(HeaderType, headerValue(e.Type))
-	h.Set(HeaderVersion, strconv.Itoa(e.Version))
-	if e.Entity.Class != "" || e.Entity.ID != "" {
-		h.Set(HeaderEntityClass, headerValue(e.Entity.Class))
-		h.Set(HeaderEntityID, headerValue(e.Entity.ID))
-	}
-	if e.Entity.Version != nil {
-		h.Set(HeaderEntityVersion, strconv.FormatInt(*e.Entity.Version, 10))
-	}
-	h.Set(HeaderOccurredAt, e.OccurredAt.UTC().Format(time.RFC3339Nano))
-	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
+	return body, nil
 }
 
 // headerValue makes s safe as a header value: CR and LF would end the header block

@@ -7,26 +7,31 @@ import (
 	"time"
 )
 
-// run is the publishing loop: claim a due batch, publish it, record the outcome. When
-// a whole batch was published, its outcome is recorded on another goroutine while the
-// next batch is claimed and published (the claim starts after it, so nothing is sent
-// twice); any failure drains that pipeline first so the next claim sees every retry
-// schedule, which is what keeps per-entity order.
+// run is the publishing loop: claim a due batch, publish it, record the outcome. The
+// three stages overlap when all goes well: while a full batch is being published, the
+// next one is claimed (starting after it, so nothing is claimed twice), and its outcome
+// is recorded while the next one is published. Any failure drains the pipeline first,
+// so the next claim sees every retry schedule; that is what keeps per-entity order.
 func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
 	var nextCleanup time.Time
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
 	var rec recorder
-	defer rec.wait()
+	var pre prefetcher
+	defer func() { pre.drop(); rec.wait() }()
 	var cursor claimCursor
+	restart := func() {
+		pre.drop()
+		rec.wait()
+		cursor = claimCursor{}
+	}
 	for {
 		if r.isStopping() {
 			return
 		}
 		if !r.holdsLease() {
-			rec.wait()
-			cursor = claimCursor{}
+			restart()
 			if !r.waitFor(time.Time{}, r.gained) {
 				return
 			}
@@ -34,16 +39,22 @@ func (r *relay) run() {
 		}
 		now := time.Now()
 		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) {
-			rec.wait()
+			restart()
 			nextCleanup = now.Add(e.cfg.RetentionInterval)
 			if _, err := e.Cleanup(r.runCtx); err != nil {
 				e.log.Warn().Err(err).Msg("edgeoutbox retention cleanup")
 			}
 		}
-		batch, next, err := e.claimDue(r.runCtx, now, cursor)
+		var batch []*Event
+		var next claimCursor
+		var err error
+		if pre.busy() {
+			batch, next, err = pre.wait()
+		} else {
+			batch, next, err = e.claimDue(r.runCtx, now, cursor)
+		}
 		if err != nil {
-			rec.wait()
-			cursor = claimCursor{}
+			restart()
 			if r.runCtx.Err() != nil {
 				return
 			}
@@ -55,9 +66,7 @@ func (r *relay) run() {
 		}
 		if len(batch) == 0 {
 			if rec.busy() || !cursor.isStart() {
-				// Look again from the start once the batch in flight is recorded.
-				rec.wait()
-				cursor = claimCursor{}
+				restart() // look again from the start once the batch in flight is recorded
 				continue
 			}
 			wakeAt := now.Add(e.cfg.PollInterval)
@@ -69,6 +78,10 @@ func (r *relay) run() {
 			}
 			continue
 		}
+		full := len(batch) == e.cfg.BatchSize
+		if full {
+			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, time.Now(), next) })
+		}
 		started := time.Now()
 		errs := publishEvents(r.runCtx, r.transport, batch)
 		rec.wait() // outcomes are recorded in batch order
@@ -76,11 +89,12 @@ func (r *relay) run() {
 			unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), batch, errs, started)
 			return recordResult{unavailable: unavailable, err: err}
 		})
-		if allNil(errs) && len(batch) == e.cfg.BatchSize {
-			cursor = next
+		if full && allNil(errs) {
+			cursor = next // the prefetched batch comes next
 			offline.reset()
 			continue
 		}
+		pre.drop()
 		cursor = claimCursor{}
 		res := rec.wait()
 		switch {
@@ -100,6 +114,43 @@ func (r *relay) run() {
 		default:
 			offline.reset()
 		}
+	}
+}
+
+// prefetcher claims the next batch on its own goroutine while the current one is
+// published. Nothing is published from a prefetch that is dropped.
+type prefetcher struct {
+	done chan prefetched
+}
+
+type prefetched struct {
+	batch []*Event
+	next  claimCursor
+	err   error
+}
+
+func (p *prefetcher) busy() bool { return p.done != nil }
+
+func (p *prefetcher) start(wg *sync.WaitGroup, claim func() ([]*Event, claimCursor, error)) {
+	p.done = make(chan prefetched, 1)
+	wg.Add(1)
+	go func(done chan<- prefetched) {
+		defer wg.Done()
+		batch, next, err := claim()
+		done <- prefetched{batch, next, err}
+	}(p.done)
+}
+
+func (p *prefetcher) wait() ([]*Event, claimCursor, error) {
+	res := <-p.done
+	p.done = nil
+	return res.batch, res.next, res.err
+}
+
+// drop waits for a prefetch in flight and discards it.
+func (p *prefetcher) drop() {
+	if p.done != nil {
+		p.wait()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
@@ -110,3 +111,10 @@ func TempDir() (string, func(), error) {
 func dbPath(dir, name string) string { return filepath.Join(dir, name+".db") }
 
 func benchEnabled() bool { return os.Getenv("EDGEOUTBOX_BENCH") == "1" }
+
+func benchBatchSize() int {
+	if v, err := strconv.Atoi(os.Getenv("EDGEOUTBOX_BENCH_BATCH")); err == nil && v > 0 {
+		return v
+	}
+	return 500
+}

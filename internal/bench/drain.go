@@ -55,7 +55,7 @@ func CopyFile(dst, src string) error {
 // long the relay takes until every event is marked published.
 func RelayDrain(ctx context.Context, path string, n int, name string, transport edgeoutbox.Transport) (Result, error) {
 	published := make(chan int, 1024)
-	e, err := Open(ctx, path, edgeoutbox.Config{Transport: transport, BatchSize: 500, RetentionInterval: -1,
+	e, err := Open(ctx, path, edgeoutbox.Config{Transport: transport, BatchSize: benchBatchSize(), RetentionInterval: -1,
 		Hooks: edgeoutbox.Hooks{OnBatchPublished: func(b edgeoutbox.BatchInfo) { published <- b.Count }}})
 	if err != nil {
 		return Result{}, err

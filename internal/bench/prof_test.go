@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"testing"
-
-	"github.com/edgeoutbox/edgeoutbox"
 )
 
 func TestProfDrain(t *testing.T) {
@@ -16,6 +14,6 @@ func TestProfDrain(t *testing.T) {
 	if err := MakeBacklog(ctx, dbPath(dir, "b"), 200000); err != nil {
 		t.Fatal(err)
 	}
-	r, err := RelayDrain(ctx, dbPath(dir, "b"), 200000, "x", edgeoutbox.NewMemoryTransport())
+	r, err := RelayJetStream(ctx, dir, dbPath(dir, "b"), 200000)
 	t.Log(r.Rate(), err)
 }
