@@ -8,10 +8,12 @@ import (
 )
 
 // run is the publishing loop: claim a due batch, publish it, record the outcome. The
-// three stages overlap when all goes well: while a full batch is being published, the
-// next one is claimed (starting after it, so nothing is claimed twice), and its outcome
-// is recorded while the next one is published. Any failure drains the pipeline first,
-// so the next claim sees every retry schedule; that is what keeps per-entity order.
+// stages overlap when all goes well: while a full batch is being published, the next
+// one is claimed (starting after it, so nothing is claimed twice); its outcome is
+// recorded while the next one is published; and with a PipelinedTransport the next
+// batch is sent before the acks of the current one are in. Any failure drains the
+// pipeline first, so the next claim sees every retry schedule: that keeps per-entity
+// order.
 func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
@@ -19,19 +21,26 @@ func (r *relay) run() {
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
 	var rec recorder
 	var pre prefetcher
-	defer func() { pre.drop(); rec.wait() }()
+	var inFlight *flight // sent, acks not yet awaited (PipelinedTransport only)
 	var cursor claimCursor
-	restart := func() {
+	// drain lands the batch in flight and waits for every background stage; it
+	// returns the last recording's result.
+	drain := func() recordResult {
 		pre.drop()
-		rec.wait()
+		if inFlight != nil {
+			r.land(&rec, inFlight)
+			inFlight = nil
+		}
 		cursor = claimCursor{}
+		return rec.wait()
 	}
+	defer drain()
 	for {
 		if r.isStopping() {
 			return
 		}
 		if !r.holdsLease() {
-			restart()
+			drain()
 			if !r.waitFor(time.Time{}, r.gained) {
 				return
 			}
@@ -39,7 +48,7 @@ func (r *relay) run() {
 		}
 		now := time.Now()
 		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) {
-			restart()
+			drain()
 			nextCleanup = now.Add(e.cfg.RetentionInterval)
 			if _, err := e.Cleanup(r.runCtx); err != nil {
 				e.log.Warn().Err(err).Msg("edgeoutbox retention cleanup")
@@ -54,7 +63,7 @@ func (r *relay) run() {
 			batch, next, err = e.claimDue(r.runCtx, now, cursor)
 		}
 		if err != nil {
-			restart()
+			drain()
 			if r.runCtx.Err() != nil {
 				return
 			}
@@ -65,8 +74,8 @@ func (r *relay) run() {
 			continue
 		}
 		if len(batch) == 0 {
-			if rec.busy() || !cursor.isStart() {
-				restart() // look again from the start once the batch in flight is recorded
+			if inFlight != nil || rec.busy() || !cursor.isStart() {
+				r.afterDrain(drain(), offline) // look again from the start once all is recorded
 				continue
 			}
 			wakeAt := now.Add(e.cfg.PollInterval)
@@ -82,39 +91,86 @@ func (r *relay) run() {
 		if full {
 			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, time.Now(), next) })
 		}
-		started := time.Now()
-		errs := publishEvents(r.runCtx, r.transport, batch)
-		rec.wait() // outcomes are recorded in batch order
-		rec.start(&r.wg, func() recordResult {
-			unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), batch, errs, started)
-			return recordResult{unavailable: unavailable, err: err}
-		})
-		if full && allNil(errs) {
+		cur := r.send(batch)
+		if inFlight != nil {
+			prev := inFlight
+			inFlight = nil
+			if !r.land(&rec, prev) {
+				// cur went out before prev's failure was known; land it too, then
+				// start over from a fresh claim.
+				r.land(&rec, cur)
+				if !r.afterDrain(drain(), offline) {
+					return
+				}
+				continue
+			}
+		}
+		if full && cur.pipelined {
+			inFlight = cur
+			cursor = next
+			continue
+		}
+		if r.land(&rec, cur) && full {
 			cursor = next // the prefetched batch comes next
 			offline.reset()
 			continue
 		}
-		pre.drop()
-		cursor = claimCursor{}
-		res := rec.wait()
-		switch {
-		case res.err != nil:
-			if r.runCtx.Err() != nil {
-				return
-			}
-			e.log.Error().Err(res.err).Msg("edgeoutbox relay: record publish outcome")
-			if !r.waitFor(time.Now().Add(e.cfg.PollInterval), nil) {
-				return
-			}
-		case res.unavailable != nil:
-			e.log.Info().Err(res.unavailable).Msg("edgeoutbox relay: transport unavailable, waiting for connectivity (no attempts counted)")
-			if !r.waitAvailable(offline) {
-				return
-			}
-		default:
-			offline.reset()
+		if !r.afterDrain(drain(), offline) {
+			return
 		}
 	}
+}
+
+// flight is a batch sent to the transport whose outcome may not be known yet.
+type flight struct {
+	batch     []*Event
+	wait      func() []error
+	started   time.Time
+	pipelined bool // the acks are still on their way
+}
+
+// send publishes batch: with a PipelinedTransport it only sends it.
+func (r *relay) send(batch []*Event) *flight {
+	f := &flight{batch: batch, started: time.Now()}
+	if pt, ok := r.transport.(PipelinedTransport); ok {
+		f.wait, f.pipelined = pt.StartBatch(r.runCtx, batch), true
+		return f
+	}
+	errs := publishEvents(r.runCtx, r.transport, batch)
+	f.wait = func() []error { return errs }
+	return f
+}
+
+// land awaits f's outcome and starts recording it (after the previous recording, so
+// outcomes are recorded in batch order). It reports whether every event was published.
+func (r *relay) land(rec *recorder, f *flight) bool {
+	errs := normalizeErrs(f.wait(), len(f.batch))
+	rec.wait()
+	e := r.e
+	rec.start(&r.wg, func() recordResult {
+		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), f.batch, errs, f.started)
+		return recordResult{unavailable: unavailable, err: err}
+	})
+	return allNil(errs)
+}
+
+// afterDrain reacts to the outcome of a drained pipeline: a storage error pauses for
+// a poll interval, an unavailable transport waits for connectivity. It returns false
+// when the relay is stopping.
+func (r *relay) afterDrain(res recordResult, offline *offlineBackoff) bool {
+	switch {
+	case res.err != nil:
+		if r.runCtx.Err() != nil {
+			return false
+		}
+		r.e.log.Error().Err(res.err).Msg("edgeoutbox relay: record publish outcome")
+		return r.waitFor(time.Now().Add(r.e.cfg.PollInterval), nil)
+	case res.unavailable != nil:
+		r.e.log.Info().Err(res.unavailable).Msg("edgeoutbox relay: transport unavailable, waiting for connectivity (no attempts counted)")
+		return r.waitAvailable(offline)
+	}
+	offline.reset()
+	return true
 }
 
 // prefetcher claims the next batch on its own goroutine while the current one is
@@ -286,24 +342,28 @@ func (b *offlineBackoff) reset() { b.cur = 0 }
 // the same batch: it stays pending with no attempt counted.
 var errHeldBack = errors.New("edgeoutbox: held back behind an earlier event of the same entity")
 
+// normalizeErrs turns a batch transport's answer into one entry per event.
+func normalizeErrs(errs []error, n int) []error {
+	if errs == nil {
+		return make([]error, n)
+	}
+	if len(errs) != n {
+		// A broken transport: treat the whole batch as failed rather than guess.
+		bad := errors.New("edgeoutbox: transport returned a wrong number of results from PublishBatch")
+		errs = make([]error, n)
+		for i := range errs {
+			errs[i] = bad
+		}
+	}
+	return errs
+}
+
 // publishEvents publishes batch through the transport's batch form when it has one,
 // otherwise one by one, holding back later events of an entity that failed. The result
 // has one entry per event (nil: published).
 func publishEvents(ctx context.Context, t Transport, batch []*Event) []error {
 	if bt, ok := t.(BatchTransport); ok {
-		errs := bt.PublishBatch(ctx, batch)
-		if errs == nil {
-			return make([]error, len(batch))
-		}
-		if len(errs) != len(batch) {
-			// A broken transport: treat the whole batch as failed rather than guess.
-			bad := errors.New("edgeoutbox: transport returned a wrong number of results from PublishBatch")
-			errs = make([]error, len(batch))
-			for i := range errs {
-				errs[i] = bad
-			}
-		}
-		return errs
+		return normalizeErrs(bt.PublishBatch(ctx, batch), len(batch))
 	}
 	errs := make([]error, len(batch))
 	failed := map[string]bool{}

@@ -27,3 +27,15 @@ type BatchTransport interface {
 type AvailabilityWaiter interface {
 	WaitAvailable(ctx context.Context) error
 }
+
+// PipelinedTransport is optionally implemented by a BatchTransport that can send a
+// batch before the broker has answered the previous one (JetStream's asynchronous
+// publish). StartBatch sends events in order and returns a function that waits for
+// the broker's answers and returns what PublishBatch would have. The relay then
+// sends the next batch while the acks of the current one are on their way, so the
+// broker never idles between batches. Calls to StartBatch are sequential; at most
+// two batches are in flight.
+type PipelinedTransport interface {
+	BatchTransport
+	StartBatch(ctx context.Context, events []*Event) (wait func() []error)
+}

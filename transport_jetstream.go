@@ -15,41 +15,49 @@ import (
 // disconnect fails every pending ack with nats.ErrDisconnected although the server
 // may have stored some of them, which is why Nats-Msg-Id must be stable per event.
 func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
+	for start := 0; start < len(msgs); start += t.cfg.maxPending {
+		end := min(start+t.cfg.maxPending, len(msgs))
+		t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end])()
+	}
+}
+
+// sendJetStream sends at most maxPending messages asynchronously, skipping events
+// whose entity already failed, and returns a function that awaits every ack and fills
+// in errs. Nothing waits for an ack before it returns.
+func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) (awaitAcks func()) {
 	var pubOpts []jetstream.PublishOpt
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
 	}
-	var memo readyMemo
+	memo := new(readyMemo)
 	failed := make(map[string]error)
 	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for start := 0; start < len(msgs); start += t.cfg.maxPending {
-		end := min(start+t.cfg.maxPending, len(msgs))
-		for i := start; i < end; i++ {
-			key := eventKey(events[i])
-			if errs[i] != nil {
-				markFailed(failed, key, errs[i])
-				continue
-			}
-			if cause := failed[key]; key != "" && cause != nil {
-				errs[i] = heldBack(events[i], cause)
-				continue
-			}
-			if err := t.notConnected(); err != nil {
-				// Lost the connection mid-batch: do not fill the reconnect buffer.
-				errs[i] = err
-				markFailed(failed, key, err)
-				continue
-			}
-			f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
-			if err != nil {
-				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
-				markFailed(failed, key, errs[i])
-				continue
-			}
-			futures[i] = f
+	for i := range msgs {
+		key := eventKey(events[i])
+		if errs[i] != nil {
+			markFailed(failed, key, errs[i])
+			continue
 		}
-		for i := start; i < end; i++ {
-			f := futures[i]
+		if cause := failed[key]; key != "" && cause != nil {
+			errs[i] = heldBack(events[i], cause)
+			continue
+		}
+		if err := t.notConnected(); err != nil {
+			// Lost the connection mid-batch: do not fill the reconnect buffer.
+			errs[i] = err
+			markFailed(failed, key, err)
+			continue
+		}
+		f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
+		if err != nil {
+			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
+			markFailed(failed, key, errs[i])
+			continue
+		}
+		futures[i] = f
+	}
+	return func() {
+		for i, f := range futures {
 			if f == nil {
 				continue
 			}
@@ -57,7 +65,7 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 			case <-f.Ok():
 				// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
 			case err := <-f.Err():
-				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), &memo)
+				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
 			case <-ctx.Done():
 				// Outcome unknown; the relay keeps the event and re-sends it later.
 				errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())

@@ -86,6 +86,7 @@ var (
 	_ Transport          = (*NATSTransport)(nil)
 	_ BatchTransport     = (*NATSTransport)(nil)
 	_ AvailabilityWaiter = (*NATSTransport)(nil)
+	_ PipelinedTransport = (*NATSTransport)(nil)
 )
 
 type natsConfig struct {
@@ -268,15 +269,24 @@ func (t *NATSTransport) Publish(ctx context.Context, event *Event) error {
 // them, or one error per event (nil where that event was published). See
 // [NATSTransport] for the error classes.
 func (t *NATSTransport) PublishBatch(ctx context.Context, events []*Event) []error {
+	return t.StartBatch(ctx, events)()
+}
+
+// StartBatch implements [PipelinedTransport]. In JetStream mode it sends the batch
+// and returns a function that awaits the acks, so the relay can send the next batch
+// meanwhile; in core mode (and for a batch larger than the max pending setting) the
+// whole publish happens before it returns.
+func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait func() []error) {
 	if len(events) == 0 {
-		return nil
+		return func() []error { return nil }
 	}
 	errs := make([]error, len(events))
-	fillAll := func(err error) []error {
+	done := func() []error { return errs }
+	fillAll := func(err error) func() []error {
 		for i := range errs {
 			errs[i] = err
 		}
-		return errs
+		return done
 	}
 
 	if err := ctx.Err(); err != nil {
@@ -317,12 +327,19 @@ func (t *NATSTransport) PublishBatch(ctx context.Context, events []*Event) []err
 		msgs[i] = m
 	}
 
-	if t.js != nil {
-		t.publishJetStream(ctx, events, msgs, errs)
-	} else {
+	if t.js == nil {
 		t.publishCore(ctx, events, msgs, errs)
+		return func() []error { return finishBatch(events, errs) }
 	}
-	return finishBatch(events, errs)
+	if len(msgs) > t.cfg.maxPending {
+		t.publishJetStream(ctx, events, msgs, errs)
+		return func() []error { return finishBatch(events, errs) }
+	}
+	awaitAcks := t.sendJetStream(ctx, events, msgs, errs)
+	return func() []error {
+		awaitAcks()
+		return finishBatch(events, errs)
+	}
 }
 
 // publishCore publishes msgs with core NATS, skipping events whose entity already
