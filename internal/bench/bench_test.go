@@ -13,13 +13,13 @@ func TestSuitesRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := EmitSuite(ctx, dir, 300); err != nil {
+	if _, err := EmitSuite(ctx, dir, 300, 1); err != nil {
 		t.Fatalf("emit suite: %v", err)
 	}
-	if _, err := DrainSuite(ctx, dir, 2000); err != nil {
+	if _, err := DrainSuite(ctx, dir, 2000, 1); err != nil {
 		t.Fatalf("drain suite: %v", err)
 	}
-	cs, err := NATSSuite(ctx, dir, 2000)
+	cs, err := NATSSuite(ctx, dir, 2000, 1)
 	if err != nil {
 		t.Fatalf("nats suite: %v", err)
 	}
@@ -38,12 +38,12 @@ func TestBigDrains(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	c, err := DrainSuite(ctx, dir, 200000)
+	c, err := DrainSuite(ctx, dir, 200000, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(c)
-	cs, err := NATSSuite(ctx, dir, 200000)
+	cs, err := NATSSuite(ctx, dir, 200000, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

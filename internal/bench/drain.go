@@ -141,26 +141,46 @@ func RawDrain(ctx context.Context, path string, n int) (Result, error) {
 	return Result{Name: "raw SQLite select 500 + mark", Events: n, Elapsed: time.Since(start)}, nil
 }
 
+// copyBacklog returns a function that copies the backlog template to a new file.
+func copyBacklog(dir, template string) func() (string, error) {
+	n := 0
+	return func() (string, error) {
+		n++
+		p := dbPath(dir, fmt.Sprintf("drain-%d", n))
+		return p, CopyFile(p, template)
+	}
+}
+
 // DrainSuite builds an n-event backlog and drains copies of it through the relay with
-// the memory transport and through the raw baseline.
-func DrainSuite(ctx context.Context, dir string, n int) (Comparison, error) {
+// the memory transport and through the raw baseline, best of reps runs each.
+func DrainSuite(ctx context.Context, dir string, n, reps int) (Comparison, error) {
 	template := dbPath(dir, "backlog")
 	if err := MakeBacklog(ctx, template, n); err != nil {
 		return Comparison{}, err
 	}
-	rawPath, relayPath := dbPath(dir, "drain-raw"), dbPath(dir, "drain-relay")
-	for _, p := range []string{rawPath, relayPath} {
-		if err := CopyFile(p, template); err != nil {
-			return Comparison{}, err
-		}
+	fresh := copyBacklog(dir, template)
+	return Compare(reps, 0.85,
+		func() (Result, error) {
+			p, err := fresh()
+			if err != nil {
+				return Result{}, err
+			}
+			defer removeDB(p)
+			return RelayDrain(ctx, p, n, "relay drain, memory transport", edgeoutbox.NewMemoryTransport())
+		},
+		func() (Result, error) {
+			p, err := fresh()
+			if err != nil {
+				return Result{}, err
+			}
+			defer removeDB(p)
+			return RawDrain(ctx, p, n)
+		})
+}
+
+// removeDB deletes a database file and its WAL and shared-memory files.
+func removeDB(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
 	}
-	base, err := RawDrain(ctx, rawPath, n)
-	if err != nil {
-		return Comparison{}, err
-	}
-	subj, err := RelayDrain(ctx, relayPath, n, "relay drain, memory transport", edgeoutbox.NewMemoryTransport())
-	if err != nil {
-		return Comparison{}, err
-	}
-	return Comparison{Subject: subj, Baseline: base, Target: 0.85}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,9 +122,12 @@ func RawInsert(ctx context.Context, dir string, rowsPerTx, n int) (Result, error
 
 // EmitSuite runs the emit comparisons of the foundation issue: Emit with 1, 8 and 64
 // emitters beside raw inserts with as many rows per transaction, and EmitBatch of 1000
-// beside raw 1000-row transactions.
-func EmitSuite(ctx context.Context, dir string, n int) ([]Comparison, error) {
+// beside raw 1000-row transactions; n events per run, best of reps runs.
+func EmitSuite(ctx context.Context, dir string, n, reps int) ([]Comparison, error) {
 	var out []Comparison
+	run := 0
+	fresh := func() string { run++; return filepath.Join(dir, fmt.Sprintf("emit-run-%d", run)) }
+	mkdir := func() (string, error) { d := fresh(); return d, os.MkdirAll(d, 0o755) }
 	for _, c := range []struct {
 		emitters int
 		target   float64
@@ -131,23 +136,43 @@ func EmitSuite(ctx context.Context, dir string, n int) ([]Comparison, error) {
 		if c.emitters == 1 {
 			count = max(n/10, 100) // one fsync per event: keep it short
 		}
-		base, err := RawInsert(ctx, dir, c.emitters, count)
+		cmp, err := Compare(reps, c.target,
+			func() (Result, error) {
+				d, err := mkdir()
+				if err != nil {
+					return Result{}, err
+				}
+				return EmitConcurrent(ctx, d, c.emitters, count)
+			},
+			func() (Result, error) {
+				d, err := mkdir()
+				if err != nil {
+					return Result{}, err
+				}
+				return RawInsert(ctx, d, c.emitters, count)
+			})
 		if err != nil {
 			return nil, err
 		}
-		subj, err := EmitConcurrent(ctx, dir, c.emitters, count)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Comparison{Subject: subj, Baseline: base, Target: c.target})
+		out = append(out, cmp)
 	}
-	base, err := RawInsert(ctx, dir, 1000, n)
+	cmp, err := Compare(reps, 0.8,
+		func() (Result, error) {
+			d, err := mkdir()
+			if err != nil {
+				return Result{}, err
+			}
+			return EmitBatches(ctx, d, 1000, n)
+		},
+		func() (Result, error) {
+			d, err := mkdir()
+			if err != nil {
+				return Result{}, err
+			}
+			return RawInsert(ctx, d, 1000, n)
+		})
 	if err != nil {
 		return nil, err
 	}
-	subj, err := EmitBatches(ctx, dir, 1000, n)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, Comparison{Subject: subj, Baseline: base, Target: 0.8}), nil
+	return append(out, cmp), nil
 }

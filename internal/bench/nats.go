@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -54,12 +55,9 @@ func freshStream(ctx context.Context, dir string) (*server.Server, *nats.Conn, e
 // RawJetStream is the JetStream baseline: the same messages the relay would send (the
 // JSON envelope, the headers, Nats-Msg-Id), built in memory beforehand, published
 // asynchronously with at most maxPending in flight, every ack awaited.
-func RawJetStream(ctx context.Context, dir string, backlog string, n int) (Result, error) {
-	msgs, err := backlogMessages(ctx, backlog, n)
-	if err != nil {
-		return Result{}, err
-	}
-	s, nc, err := freshStream(ctx, filepath.Join(dir, "nats-raw"))
+func RawJetStream(ctx context.Context, dir string, msgs []*nats.Msg) (Result, error) {
+	n := len(msgs)
+	s, nc, err := freshStream(ctx, dir)
 	if err != nil {
 		return Result{}, err
 	}
@@ -141,7 +139,7 @@ func streamCount(ctx context.Context, js jetstream.JetStream, n int) error {
 
 // RelayJetStream drains the backlog at path through the relay to a fresh JetStream.
 func RelayJetStream(ctx context.Context, dir, path string, n int) (Result, error) {
-	s, nc, err := freshStream(ctx, filepath.Join(dir, "nats-relay"))
+	s, nc, err := freshStream(ctx, dir)
 	if err != nil {
 		return Result{}, err
 	}
@@ -162,7 +160,7 @@ func RelayJetStream(ctx context.Context, dir, path string, n int) (Result, error
 // RelayCore drains the backlog at path through the relay to core NATS (a subscriber
 // counts the messages).
 func RelayCore(ctx context.Context, dir, path string, n int) (Result, error) {
-	s, err := startServer(filepath.Join(dir, "nats-core"))
+	s, err := startServer(dir)
 	if err != nil {
 		return Result{}, err
 	}
@@ -181,46 +179,59 @@ func RelayCore(ctx context.Context, dir, path string, n int) (Result, error) {
 
 // NATSSuite compares the relay's drain of an n-event backlog to JetStream with raw
 // JetStream publishing of the same messages, and to core NATS with the raw SQLite
-// drain.
-func NATSSuite(ctx context.Context, dir string, n int) ([]Comparison, error) {
+// drain; best of reps runs each.
+func NATSSuite(ctx context.Context, dir string, n, reps int) ([]Comparison, error) {
 	template := dbPath(dir, "nats-backlog")
 	if err := MakeBacklog(ctx, template, n); err != nil {
 		return nil, err
 	}
-	copyOf := func(name string) (string, error) {
-		p := dbPath(dir, name)
-		return p, CopyFile(p, template)
-	}
-	raw, err := RawJetStream(ctx, dir, template, n)
+	msgs, err := backlogMessages(ctx, template, n)
 	if err != nil {
 		return nil, err
 	}
-	jsPath, err := copyOf("nats-js")
+	fresh := copyBacklog(dir, template)
+	run := 0
+	natsDir := func() string { run++; return filepath.Join(dir, fmt.Sprintf("nats-%d", run)) }
+	js, err := Compare(reps, 0.9,
+		func() (Result, error) {
+			p, err := fresh()
+			if err != nil {
+				return Result{}, err
+			}
+			defer removeDB(p)
+			d := natsDir()
+			defer os.RemoveAll(d)
+			return RelayJetStream(ctx, d, p, n)
+		},
+		func() (Result, error) {
+			d := natsDir()
+			defer os.RemoveAll(d)
+			return RawJetStream(ctx, d, msgs)
+		})
 	if err != nil {
 		return nil, err
 	}
-	relay, err := RelayJetStream(ctx, dir, jsPath, n)
+	core, err := Compare(reps, 0,
+		func() (Result, error) {
+			p, err := fresh()
+			if err != nil {
+				return Result{}, err
+			}
+			defer removeDB(p)
+			d := natsDir()
+			defer os.RemoveAll(d)
+			return RelayCore(ctx, d, p, n)
+		},
+		func() (Result, error) {
+			p, err := fresh()
+			if err != nil {
+				return Result{}, err
+			}
+			defer removeDB(p)
+			return RawDrain(ctx, p, n)
+		})
 	if err != nil {
 		return nil, err
 	}
-	rawPath, err := copyOf("nats-rawdrain")
-	if err != nil {
-		return nil, err
-	}
-	rawDrain, err := RawDrain(ctx, rawPath, n)
-	if err != nil {
-		return nil, err
-	}
-	corePath, err := copyOf("nats-core")
-	if err != nil {
-		return nil, err
-	}
-	core, err := RelayCore(ctx, dir, corePath, n)
-	if err != nil {
-		return nil, err
-	}
-	return []Comparison{
-		{Subject: relay, Baseline: raw, Target: 0.9},
-		{Subject: core, Baseline: rawDrain},
-	}, nil
+	return []Comparison{js, core}, nil
 }
