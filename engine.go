@@ -89,7 +89,7 @@ func newEngine(ctx context.Context, path string, cfg Config, schema *Schema, wri
 		cfg:    cfg,
 		path:   path,
 		schema: schema,
-		log:    cfg.Logger,
+		log:    cfg.Logger.With().Str("component", "edgeoutbox").Logger(),
 		db:     writer,
 		reader: reader,
 		ownDB:  own,
@@ -100,7 +100,7 @@ func newEngine(ctx context.Context, path string, cfg Config, schema *Schema, wri
 	}
 	e.hooks = newHookRunner(cfg.Hooks, e.log)
 	e.committer = newCommitter(e)
-	e.log.Debug().Str("path", path).Str("synchronous", string(cfg.Synchronous)).Msg("edgeoutbox opened")
+	e.log.Debug().Str("path", path).Str("synchronous", string(cfg.Synchronous)).Msg("opened")
 	return e, nil
 }
 

@@ -86,7 +86,7 @@ func (r *hookRunner) run() {
 func (r *hookRunner) call(f func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.Error().Interface("panic", p).Msg("edgeoutbox hook panicked")
+			r.log.Error().Interface("panic", p).Msg("hook panicked")
 		}
 	}()
 	f()

@@ -36,12 +36,12 @@ func (e *Engine) publishInline(r *row, id int64) {
 	}
 	started := time.Now()
 	if err := e.cfg.Transport.Publish(ctx, ev); err != nil {
-		e.log.Debug().Err(err).Int64("event_id", id).Msg("edgeoutbox inline publish failed; the relay will retry")
+		e.log.Debug().Err(err).Int64("event_id", id).Msg("inline publish failed; the relay will retry")
 		e.releaseToRelay(ctx, id)
 		return
 	}
 	if _, err := e.recordOutcome(ctx, []*Event{ev}, []error{nil}, started); err != nil {
-		e.log.Warn().Err(err).Int64("event_id", id).Msg("edgeoutbox inline publish: mark published")
+		e.log.Warn().Err(err).Int64("event_id", id).Msg("inline publish: mark published")
 		e.releaseToRelay(ctx, id)
 	}
 }
@@ -62,7 +62,7 @@ func (e *Engine) earlierPending(ctx context.Context, ev *Event) bool {
 func (e *Engine) releaseToRelay(ctx context.Context, id int64) {
 	if _, err := e.db.ExecContext(ctx, "UPDATE edgeoutbox_events SET next_attempt_at = ? WHERE id = ? AND "+pendingWhere,
 		time.Now().UnixNano(), id); err != nil {
-		e.log.Warn().Err(err).Int64("event_id", id).Msg("edgeoutbox inline publish: hand to relay (it publishes after the grace period)")
+		e.log.Warn().Err(err).Int64("event_id", id).Msg("inline publish: hand to relay (it publishes after the grace period)")
 	}
 	e.signal()
 }

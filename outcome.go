@@ -134,16 +134,16 @@ func (e *Engine) afterOutcome(batch []*Event, errs []error, failures []failure, 
 	}
 	if published > 0 {
 		e.hooks.batchPublished(BatchInfo{Count: published, Duration: took})
-		e.log.Debug().Int("count", published).Dur("took", took).Msg("edgeoutbox batch published")
+		e.log.Debug().Int("count", published).Dur("took", took).Msg("batch published")
 	}
 	for _, f := range failures {
 		info := EventInfo{Name: f.ev.Name, Version: f.ev.Version, EventID: f.ev.ID, IdempotencyKey: f.ev.IdempotencyKey,
 			Attempts: f.attempt, ErrorMessage: f.err.Error(), ErrorClass: f.class}
 		if f.dead {
-			e.log.Warn().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Str("error_class", f.class).Err(f.err).Msg("edgeoutbox event dead-lettered")
+			e.log.Warn().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Str("error_class", f.class).Err(f.err).Msg("event dead-lettered")
 			e.hooks.deadLettered(info)
 		} else {
-			e.log.Info().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Int("attempts", f.attempt).Time("next_attempt_at", f.nextAt).Err(f.err).Msg("edgeoutbox publish failed, will retry")
+			e.log.Info().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Int("attempts", f.attempt).Time("next_attempt_at", f.nextAt).Err(f.err).Msg("publish failed, will retry")
 			e.hooks.failed(info)
 		}
 	}

@@ -51,7 +51,7 @@ func (r *relay) run() {
 			drain()
 			nextCleanup = now.Add(e.cfg.RetentionInterval)
 			if _, err := e.Cleanup(r.runCtx); err != nil {
-				e.log.Warn().Err(err).Msg("edgeoutbox retention cleanup")
+				e.log.Warn().Err(err).Msg("retention cleanup")
 			}
 		}
 		var batch []*Event
@@ -67,7 +67,7 @@ func (r *relay) run() {
 			if r.runCtx.Err() != nil {
 				return
 			}
-			e.log.Error().Err(err).Msg("edgeoutbox relay: claim batch")
+			e.log.Error().Err(err).Msg("relay: claim batch")
 			if !r.waitFor(now.Add(e.cfg.PollInterval), nil) {
 				return
 			}
@@ -163,10 +163,10 @@ func (r *relay) afterDrain(res recordResult, offline *offlineBackoff) bool {
 		if r.runCtx.Err() != nil {
 			return false
 		}
-		r.e.log.Error().Err(res.err).Msg("edgeoutbox relay: record publish outcome")
+		r.e.log.Error().Err(res.err).Msg("relay: record publish outcome")
 		return r.waitFor(time.Now().Add(r.e.cfg.PollInterval), nil)
 	case res.unavailable != nil:
-		r.e.log.Info().Err(res.unavailable).Msg("edgeoutbox relay: transport unavailable, waiting for connectivity (no attempts counted)")
+		r.e.log.Info().Err(res.unavailable).Msg("relay: transport unavailable, waiting for connectivity (no attempts counted)")
 		return r.waitAvailable(offline)
 	}
 	offline.reset()
@@ -307,7 +307,7 @@ func (r *relay) waitAvailable(offline *offlineBackoff) bool {
 			return true
 		}
 		if err != nil {
-			r.e.log.Warn().Err(err).Msg("edgeoutbox relay: waiting for transport")
+			r.e.log.Warn().Err(err).Msg("relay: waiting for transport")
 		}
 	}
 	// The transport says it is up but publishing said otherwise: probe with backoff so

@@ -67,7 +67,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		case <-r.stopping:
 		}
 	}()
-	e.log.Info().Str("owner", owner).Msg("edgeoutbox relay started")
+	e.log.Info().Str("owner", owner).Msg("relay started")
 	return nil
 }
 
@@ -104,7 +104,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if relErr := releaseLease(releaseCtx, e.db, r.owner); relErr != nil && err == nil {
 		err = relErr
 	}
-	e.log.Info().Str("owner", r.owner).Msg("edgeoutbox relay stopped")
+	e.log.Info().Str("owner", r.owner).Msg("relay stopped")
 	return err
 }
 
@@ -130,10 +130,10 @@ func (r *relay) keepLease() {
 		ok, err := acquireLease(r.runCtx, r.e.db, r.owner, now, ttl)
 		switch {
 		case err != nil:
-			r.e.log.Warn().Err(err).Msg("edgeoutbox relay lease")
+			r.e.log.Warn().Err(err).Msg("relay lease")
 		case ok:
 			if r.leaseUntil.Swap(now.Add(ttl).UnixNano()) == 0 {
-				r.e.log.Info().Str("owner", r.owner).Msg("edgeoutbox relay lease acquired")
+				r.e.log.Info().Str("owner", r.owner).Msg("relay lease acquired")
 				select {
 				case r.gained <- struct{}{}:
 				default:
@@ -141,7 +141,7 @@ func (r *relay) keepLease() {
 			}
 		default:
 			if r.leaseUntil.Swap(0) != 0 {
-				r.e.log.Warn().Str("owner", r.owner).Msg("edgeoutbox relay lease lost to another relay: publishing stopped")
+				r.e.log.Warn().Str("owner", r.owner).Msg("relay lease lost to another relay: publishing stopped")
 			}
 		}
 		select {

@@ -1,13 +1,17 @@
 package edgeoutbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 func TestStartWithoutTransportSaysWhatToSet(t *testing.T) {
@@ -247,4 +251,37 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestLoggerIsInjectedAndSilentByDefault(t *testing.T) {
+	ctx := context.Background()
+	var buf safeBuffer
+	e := openTest(t, Config{Transport: NewMemoryTransport(), Logger: zerolog.New(&buf)})
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, `"component":"edgeoutbox"`) || !strings.Contains(out, `"message":"relay started"`) {
+		t.Errorf("log output %q", out)
+	}
+}
+
+// safeBuffer is a bytes.Buffer safe for the relay's goroutines.
+type safeBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *safeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *safeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -59,7 +59,7 @@ func (e *Engine) CleanupOlderThan(ctx context.Context, published, deadLettered t
 	}
 	if res.Published+res.DeadLettered > 0 {
 		e.giveSpaceBack(ctx)
-		e.log.Info().Int64("published", res.Published).Int64("dead_lettered", res.DeadLettered).Msg("edgeoutbox retention cleanup")
+		e.log.Info().Int64("published", res.Published).Int64("dead_lettered", res.DeadLettered).Msg("retention cleanup")
 	}
 	return res, nil
 }
@@ -110,9 +110,9 @@ func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (
 // only mean the file stays larger; they are logged, not returned.
 func (e *Engine) giveSpaceBack(ctx context.Context) {
 	if _, err := e.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
-		e.log.Warn().Err(err).Msg("edgeoutbox cleanup: incremental vacuum")
+		e.log.Warn().Err(err).Msg("cleanup: incremental vacuum")
 	}
 	if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		e.log.Warn().Err(err).Msg("edgeoutbox cleanup: checkpoint")
+		e.log.Warn().Err(err).Msg("cleanup: checkpoint")
 	}
 }
