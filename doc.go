@@ -1,5 +1,49 @@
 // Package edgeoutbox gives an edge or desktop application a durable, schema-checked
 // event outbox inside its own SQLite file, and a relay that forwards the events to a
-// broker (NATS core or JetStream, memory, or a custom Transport) whenever connectivity
-// is there.
+// broker (NATS core or JetStream, memory, or a custom [Transport]) whenever
+// connectivity is there. The device can be offline for days: nothing is lost, nothing
+// is sent twice that the broker can recognise, and it is all pure Go (no cgo).
+//
+// # Definitions and the schema file
+//
+// Events are declared in Go with [Define] and its options ([Input], [EntityID],
+// [RequiredPayload], …), dumped with [DumpSchema] (or "edgeoutbox schema dump") to a
+// canonical, versioned schema file that is committed and reviewed, and loaded at
+// startup ([LoadSchemaFile], [LoadSchemaFS] for go:embed). Every version an event ever
+// had stays in the file, so [WithVersion] can still emit an old one.
+// [Schema.CheckDefinitions] reports definitions that changed since the dump.
+//
+// # Emitting
+//
+// [Open] (or [New] over the application's *sql.DB) returns an [Engine].
+// [Engine.Emit] casts the inputs against the schema and stores the event durably;
+// concurrent calls share one SQLite transaction (group commit). [Engine.EmitTx] writes
+// inside the caller's own transaction, and [Engine.EmitBatch] writes many at once.
+// Every event gets a UUIDv7 idempotency key unless the caller gives one
+// ([WithIdempotencyKey]); a duplicate is refused with [ErrDuplicateEvent].
+//
+// # The relay
+//
+// [Engine.Start] starts the relay: one lease holder per database file claims due
+// events in id order, publishes them in batches through the [Transport] and marks them
+// published. Failures back off exponentially and dead-letter after
+// [Config.MaxAttempts]; an [Unavailable] transport counts no attempt, so a week
+// offline dead-letters nothing. Events of one entity are published in emission order.
+// [Engine.Stop] drains within its context.
+//
+// # Transports
+//
+// [NewMemoryTransport] keeps events in memory (for tests). [NewNATSTransport] publishes
+// to core NATS or, with [WithJetStream] or [WithEnsureStream], to JetStream with
+// Nats-Msg-Id set to the idempotency key so the server drops a re-send.
+// [DecodeEnvelope] reads the JSON envelope on the consumer side. A custom transport
+// implements [Transport] (and optionally [BatchTransport], [AvailabilityWaiter],
+// [PipelinedTransport]); package edgeoutboxtest runs the conformance suite against it.
+//
+// # Operations
+//
+// [Engine.Stats], [Engine.ListEvents], [Engine.DeadLetters], [Engine.RetryDeadLetter],
+// [Engine.RetryAllDeadLetters] and [Engine.Cleanup] are what the edgeoutbox command
+// line uses; [Config.MaxPendingEvents] and [Config.MaxOutboxBytes] cap the disk the
+// outbox may take ([ErrOutboxFull]).
 package edgeoutbox
