@@ -47,7 +47,7 @@ func runEmit(ctx context.Context, c *cli, cmd *command, args []string) error {
 	schemaFile := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE`")
 	var inputs inputFlags
 	fs.Var(&inputs, "input", "an input as `NAME=JSON`, e.g. cow={\"id\":7}; repeat for each input")
-	metadata := fs.String("metadata", "", "metadata as a JSON object of strings, e.g. {\"request_id\":\"r1\"}")
+	metadata := fs.String("metadata", "", "metadata as a `JSON` object of strings, e.g. {\"request_id\":\"r1\"}")
 	key := fs.String("idempotency-key", "", "idempotency `KEY` (default: a new UUIDv7)")
 	version := fs.Int("version", 0, "emit this older `VERSION` of the event (default: the latest)")
 	occurredAt := fs.String("occurred-at", "", "when the event happened, as an RFC 3339 `TIME` (default: now)")

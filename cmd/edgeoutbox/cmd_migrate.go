@@ -16,8 +16,8 @@ func migrateCommand() *command {
 		Summary: "create an outbox database, or bring one up to date",
 		Details: `Applies edgeoutbox's pending migrations to the SQLite file at PATH, creating the file
 if it does not exist. An application's own database works: the outbox tables live
-beside the application's. Running it again is a no-op. A database written by a newer
-edgeoutbox is refused and left unchanged.`,
+beside the application's. Running it again is a no-op. A database that a newer release
+has migrated is refused and left unchanged.`,
 		run: runMigrate,
 	}
 }

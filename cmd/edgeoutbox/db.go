@@ -73,7 +73,14 @@ func checkDatabaseFile(ctx context.Context, path string, create bool) error {
 // is where a damaged file shows first. It reports whether the outbox tables exist.
 // Errors other than "not a database" and "corrupt" are left for the real open to report.
 func probeReadOnly(ctx context.Context, path string) (bool, error) {
-	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	// Read-only is not enough: opening a WAL-mode file creates its -wal and -shm files.
+	// Without a -wal file there is nothing but the main file to read, and immutable=1
+	// reads it without creating anything; with one, the files exist already.
+	params := "mode=ro&immutable=1"
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		params = "mode=ro&_pragma=busy_timeout(5000)"
+	}
+	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?"+params)
 	if err != nil {
 		return false, nil
 	}

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 )
 
-const tagline = "edgeoutbox keeps a durable, schema-checked event outbox in your application's SQLite file\nand relays it to NATS whenever the network is there."
+const tagline = "A durable, schema-checked event outbox in your application's SQLite file,\nrelayed to NATS whenever the network is there."
 
 // rootUsage lists every command of the table.
 func rootUsage(cmds []*command) string {
