@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
@@ -122,16 +123,19 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 	return nil
 }
 
-// redactURL hides passwords in NATS URLs before they are logged.
+// redactURL hides passwords in a comma-separated list of NATS URLs before it is logged.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if err != nil {
-			return "(unparsable URL)"
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable URL)"
+		case u.User != nil:
+			parts[i] = u.Redacted()
 		}
-		return s
 	}
-	return u.Redacted()
+	return strings.Join(parts, ",")
 }
 
 func isTerminal(w io.Writer) bool {
