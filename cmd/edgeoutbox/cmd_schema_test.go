@@ -101,12 +101,17 @@ func TestSchemaDumpPackageErrors(t *testing.T) {
 		{"../../internal/...", "packages: name the one package that holds the definitions"},
 		{"./testdata/...", "go list matched no package"},
 		{"./testdata/baddefs", `event definition "Cow Fed"`},
+		{"./testdata/brokendefs", "the definitions program did not build or run"},
 	}
 	for _, c := range cases {
 		r := run(t, "schema", "dump", "--out", out, c.pkg)
 		if r.code() != 1 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("dump %s: exit %d, stderr %q; want 1 and %q", c.pkg, r.code(), r.stderr, c.want)
 		}
+	}
+	r := run(t, "schema", "dump", "--out", out, "./testdata/brokendefs")
+	if !strings.Contains(r.stderr, "brokendefs.go:7") || strings.Count(r.stderr, "edgeoutbox: ") != 1 {
+		t.Errorf("build error: the compiler's message is not passed through:\n%s", r.stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Error("a failed dump wrote the schema file")

@@ -285,6 +285,9 @@ func (t *Tool) run(ctx context.Context, pkg *Package, mode, schemaPath string) (
 		if cause == nil {
 			cause = jsonErr
 		}
+		if t.Stderr != nil {
+			return nil, fmt.Errorf("%w: go run for package %s: %v (the go command's output is above)", ErrBuild, pkg.ImportPath, cause)
+		}
 		return nil, fmt.Errorf("%w: go run for package %s: %v: %s", ErrBuild, pkg.ImportPath, cause, firstLine(stderr.String()))
 	}
 	return &res, nil
