@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/rs/zerolog"
+)
+
+func relayCommand() *command {
+	return &command{
+		Name:    "relay",
+		Args:    "--db PATH --nats URL [--jetstream] [--stream NAME] [--subject-prefix PREFIX] [--batch-size N] [--schema FILE]",
+		Summary: "forward an outbox that another program writes to NATS, until interrupted",
+		Details: `Runs the relay on its own: for a database written by a program that does not start
+one itself. It takes the database's relay lease (one relay per file at a time), waits
+for the broker while it is down without counting attempts, and publishes every pending
+event to <prefix>.<event name>. With --jetstream it waits for JetStream acks and sets
+Nats-Msg-Id to each event's idempotency key; --stream NAME also creates that stream if
+it is missing (capturing <prefix>.>). Stops cleanly on SIGINT or SIGTERM. Logs go to
+stderr.`,
+		run: runRelay,
+	}
+}
+
+// relayStopTimeout bounds how long the relay may take to finish its batch on a signal.
+const relayStopTimeout = 10 * time.Second
+
+func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd)
+	dbPath := fs.String("db", "", "outbox database `PATH`")
+	natsURL := fs.String("nats", "", "NATS server `URL`s, comma-separated, e.g. nats://127.0.0.1:4222")
+	jetStream := fs.Bool("jetstream", false, "publish to JetStream: wait for acks, de-duplicate by Nats-Msg-Id")
+	stream := fs.String("stream", "", "JetStream stream `NAME` to create if missing (implies --jetstream)")
+	prefix := fs.String("subject-prefix", edgeoutbox.DefaultNATSSubjectPrefix, "subject `PREFIX`: events go to PREFIX.<event name>")
+	batchSize := fs.Int("batch-size", 500, "events claimed and published per batch (`N`)")
+	schemaFile := fs.String("schema", "", "schema `FILE` to load and verify (optional: the relay does not need it)")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
+		return err
+	}
+	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+		return err
+	}
+	if err := requireFlag(cmd, fs, "nats", *natsURL); err != nil {
+		return err
+	}
+	if *batchSize < 1 {
+		return usageErrorf(cmd, fs, "--batch-size %d: want at least 1", *batchSize)
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: time.RFC3339, NoColor: !isTerminal(c.stderr)}).
+		Level(zerolog.InfoLevel).With().Timestamp().Logger()
+
+	var schema *edgeoutbox.Schema
+	if *schemaFile != "" {
+		if schema, err = edgeoutbox.LoadSchemaFile(*schemaFile); err != nil {
+			return err
+		}
+	}
+	var natsOpts []edgeoutbox.NATSOption
+	natsOpts = append(natsOpts, edgeoutbox.WithSubjectPrefix(*prefix))
+	if *jetStream || *stream != "" {
+		natsOpts = append(natsOpts, edgeoutbox.WithJetStream())
+	}
+	if *stream != "" {
+		natsOpts = append(natsOpts, edgeoutbox.WithEnsureStream(*stream, nil, 0))
+	}
+	if _, statErr := os.Stat(*dbPath); errors.Is(statErr, os.ErrNotExist) {
+		log.Warn().Str("db", *dbPath).Msg("no database there yet: creating an empty outbox for the writing program to share")
+	}
+	nc, err := edgeoutbox.DialNATS(*natsURL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	transport, err := edgeoutbox.NewNATSTransport(nc, natsOpts...)
+	if err != nil {
+		return usageErrorf(cmd, fs, "%v", err)
+	}
+	e, err := openOutbox(ctx, *dbPath, true, edgeoutbox.Config{
+		Schema:    schema,
+		Transport: transport,
+		BatchSize: *batchSize,
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	// The relay runs until ctx ends (a signal), then stops with its own deadline: ctx
+	// ending must not cut the batch in flight short.
+	if err := e.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	mode := "core"
+	if *jetStream || *stream != "" {
+		mode = "jetstream"
+	}
+	log.Info().Str("db", *dbPath).Str("nats", redactURL(*natsURL)).Str("mode", mode).Str("subjects", *prefix+".>").
+		Msg("relay running; stop it with Ctrl-C or SIGTERM")
+	<-ctx.Done()
+	log.Info().Msg("stopping: finishing the batch in flight")
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayStopTimeout)
+	defer cancel()
+	stopErr := e.Stop(stopCtx)
+	st, statsErr := e.Stats(context.WithoutCancel(ctx))
+	if err := errors.Join(stopErr, e.Close()); err != nil {
+		return fmt.Errorf("stop relay: %w", err)
+	}
+	if statsErr == nil {
+		log.Info().Int64("pending", st.Pending).Int64("published", st.Published).Int64("dead_lettered", st.DeadLettered).Msg("relay stopped")
+	}
+	return nil
+}
+
+// redactURL hides passwords in a comma-separated list of NATS URLs before it is logged.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable URL)"
+		case u.User != nil:
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

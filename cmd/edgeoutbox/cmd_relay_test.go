@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/natstest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// syncBuffer is a bytes.Buffer safe for the relay's logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRelayJetStream runs "edgeoutbox relay" against a real JetStream server until a
+// simulated SIGINT (ctx cancelled): every event lands in the stream once, with its
+// idempotency key as Nats-Msg-Id, and the relay gives its lease back.
+func TestRelayJetStream(t *testing.T) {
+	srv := natstest.StartServer(t)
+	db := newOutbox(t)
+	emitCows(t, db, 5)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"relay", "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--subject-prefix", "farm", "--batch-size", "2"}, &stdout, &stderr)
+	}()
+
+	e := openForTest(t, db)
+	waitUntil(t, 20*time.Second, "the relay to publish every event", func() bool {
+		st, err := e.Stats(context.Background())
+		return err == nil && st.Published == 5
+	})
+	// It keeps running, and picks up what another process writes.
+	emitCows(t, db, 2)
+	waitUntil(t, 20*time.Second, "the relay to publish later events", func() bool {
+		st, err := e.Stats(context.Background())
+		return err == nil && st.Published == 7
+	})
+	if lease, err := e.Lease(context.Background()); err != nil || lease == nil {
+		t.Errorf("no relay lease while running: %v", err)
+	}
+
+	cancel() // SIGINT
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("relay returned %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("relay did not stop after its context was cancelled")
+	}
+	if lease, err := e.Lease(context.Background()); err != nil || lease != nil {
+		t.Errorf("lease after stop: %+v, %v", lease, err)
+	}
+	logs := stderr.String()
+	for _, want := range []string{"relay running", "mode=jetstream", "subjects=farm.>", "relay stopped", "published=7"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stream, err := js.Stream(context.Background(), "COWS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := stream.Info(context.Background())
+	if info.State.Msgs != 7 {
+		t.Errorf("stream holds %d messages, want 7", info.State.Msgs)
+	}
+	msg, err := stream.GetMsg(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.GetEvent(context.Background(), 1)
+	if msg.Subject != "farm.cow_fed" || msg.Header.Get(edgeoutbox.HeaderMsgID) != first.IdempotencyKey {
+		t.Errorf("first message: subject %s, Nats-Msg-Id %q, want farm.cow_fed and %q", msg.Subject, msg.Header.Get(edgeoutbox.HeaderMsgID), first.IdempotencyKey)
+	}
+}
+
+// The relay starts while the broker is down, waits without counting attempts, and
+// publishes once the broker is up.
+func TestRelayWaitsForBroker(t *testing.T) {
+	srv := natstest.StartServer(t)
+	url := srv.URL()
+	srv.Shutdown()
+	db := newOutbox(t)
+	emitCows(t, db, 3)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"relay", "--db", db, "--nats", url, "--jetstream", "--batch-size", "10"}, &stdout, &stderr)
+	}()
+	e := openForTest(t, db)
+	waitUntil(t, 10*time.Second, "the relay to take the lease", func() bool {
+		l, err := e.Lease(context.Background())
+		return err == nil && l != nil
+	})
+	// Make sure some stream exists for events.> once the server is back.
+	srv.Restart()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"events.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "the backlog to drain", func() bool {
+		st, err := e.Stats(context.Background())
+		return err == nil && st.Published == 3
+	})
+	evs, err := e.ListEvents(context.Background(), edgeoutbox.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Attempts != 0 {
+			t.Errorf("event %d counted %d attempts while the broker was down", ev.ID, ev.Attempts)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("relay: %v\n%s", err, stderr.String())
+	}
+}
+
+func TestRelayBadFlags(t *testing.T) {
+	db := newOutbox(t)
+	r := run(t, "relay", "--db", db, "--nats", "nats://127.0.0.1:1", "--subject-prefix", "a b")
+	if r.code() != 2 || !strings.Contains(r.stderr, "WithSubjectPrefix") {
+		t.Errorf("bad prefix: exit %d, stderr %q", r.code(), r.stderr)
+	}
+	r = run(t, "relay", "--db", db, "--nats", "nats://127.0.0.1:1", "--batch-size", "0")
+	if r.code() != 2 || !strings.Contains(r.stderr, "--batch-size 0") {
+		t.Errorf("bad batch size: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := redactURL("nats://user:secret@host:4222"); strings.Contains(got, "secret") {
+		t.Errorf("redactURL kept the password: %s", got)
+	}
+	if got := redactURL("nats://a:1,nats://u:secret@b:2"); strings.Contains(got, "secret") {
+		t.Errorf("redactURL kept the password: %s", got)
+	}
+}

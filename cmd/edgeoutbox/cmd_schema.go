@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/internal/schemadump"
+)
+
+func schemaCommand() *command {
+	return &command{
+		Name:    "schema",
+		Summary: "dump, check and read the event schema file",
+		Subcommands: []*command{
+			{
+				Name:    "dump",
+				Args:    "[--out FILE] [--json] <definitions package>",
+				Summary: "record a package's event definitions in the schema file",
+				Details: `Builds and runs a small program against the Go package that declares the events
+(exported package-level variables set with edgeoutbox.Define) and records them in the
+schema file: a new event becomes version 1, a changed one gets a new version, an
+unchanged one leaves the file byte for byte as it was. Run it inside the module that
+holds the package, e.g. edgeoutbox schema dump ./events. Needs the Go toolchain.`,
+				run: runSchemaDump,
+			},
+			{
+				Name:    "check",
+				Args:    "[--schema FILE] [<definitions package>]",
+				Summary: "check the schema file, and that a package's definitions match it",
+				Details: `Parses the schema file and verifies every fingerprint. With a definitions package it
+also checks that the package's definitions match the file's latest versions, and fails
+(exit status 1) when one was added or changed without a dump: for CI.`,
+				run: runSchemaCheck,
+			},
+			{
+				Name:    "show",
+				Args:    "[--schema FILE] [--json] [<event>]",
+				Summary: "list the events of the schema file, or one event's versions and fields",
+				run:     runSchemaShow,
+			},
+			{
+				Name:    "diff",
+				Args:    "[--schema FILE] [--json] [<event>]",
+				Summary: "list the changes between consecutive versions, breaking ones marked",
+				run:     runSchemaDiff,
+			},
+		},
+	}
+}
+
+func (c *cli) dumpTool() (*schemadump.Tool, error) {
+	goPath, err := c.lookGo("edgeoutbox schema dump and check")
+	if err != nil {
+		return nil, err
+	}
+	return &schemadump.Tool{Go: goPath, Stderr: c.stderr}, nil
+}
+
+type dumpOutput struct {
+	File      string         `json:"file"`
+	Package   string         `json:"package"`
+	Written   bool           `json:"written"`
+	Added     []string       `json:"added"`
+	Changed   []string       `json:"changed"`
+	Unchanged []string       `json:"unchanged"`
+	Retained  []string       `json:"retained"`
+	Latest    map[string]int `json:"latest"`
+}
+
+func runSchemaDump(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd)
+	out := fs.String("out", edgeoutbox.DefaultSchemaFile, "schema `FILE` to create or update")
+	asJSON := fs.Bool("json", false, "print what changed as JSON")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, fs, rest, 1, 1, "definitions package (e.g. ./events)"); err != nil {
+		return err
+	}
+	tool, err := c.dumpTool()
+	if err != nil {
+		return err
+	}
+	pkg, err := tool.Find(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	c.noteUnexported(pkg)
+	res, err := tool.Dump(ctx, pkg, *out)
+	if err != nil {
+		return err
+	}
+	if res.Error != "" {
+		return errors.New(res.Error)
+	}
+	d := res.Dump
+	o := dumpOutput{File: *out, Package: pkg.ImportPath, Written: d.Written, Added: nonNil(d.Added), Changed: nonNil(d.Changed),
+		Unchanged: nonNil(d.Unchanged), Retained: nonNil(d.Retained), Latest: d.Latest}
+	if *asJSON {
+		return writeJSON(c.stdout, o)
+	}
+	for _, n := range o.Added {
+		fmt.Fprintf(c.stdout, "added     %s v%d\n", n, o.Latest[n])
+	}
+	for _, n := range o.Changed {
+		fmt.Fprintf(c.stdout, "changed   %s v%d\n", n, o.Latest[n])
+	}
+	for _, n := range o.Unchanged {
+		fmt.Fprintf(c.stdout, "unchanged %s v%d\n", n, o.Latest[n])
+	}
+	for _, n := range o.Retained {
+		fmt.Fprintf(c.stdout, "kept      %s (no definition in %s; old events stay emittable)\n", n, pkg.ImportPath)
+	}
+	if o.Written {
+		fmt.Fprintf(c.stdout, "wrote %s: commit it\n", o.File)
+	} else {
+		fmt.Fprintf(c.stdout, "%s is up to date\n", o.File)
+	}
+	return nil
+}
+
+func (c *cli) noteUnexported(pkg *schemadump.Package) {
+	if len(pkg.Unexported) > 0 {
+		fmt.Fprintf(c.stderr, "note: skipping unexported definitions %s in %s: export them to include them\n",
+			strings.Join(pkg.Unexported, ", "), pkg.ImportPath)
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd)
+	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to check")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, fs, rest, 0, 1, ""); err != nil {
+		return err
+	}
+	schema, err := edgeoutbox.LoadSchemaFile(*file)
+	if err != nil {
+		return err
+	}
+	versions := 0
+	for _, n := range schema.Events() {
+		versions += len(schema.Versions(n))
+	}
+	if len(rest) == 1 {
+		tool, err := c.dumpTool()
+		if err != nil {
+			return err
+		}
+		pkg, err := tool.Find(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		c.noteUnexported(pkg)
+		res, err := tool.Check(ctx, pkg, *file)
+		if err != nil {
+			return err
+		}
+		if res.Error != "" {
+			return errors.New(res.Error)
+		}
+		fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions; the %d definitions in %s match it\n",
+			*file, len(schema.Events()), versions, len(pkg.Definitions), pkg.ImportPath)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions, fingerprints verified\n", *file, len(schema.Events()), versions)
+	return nil
+}
+
+// loadSchemaForReading loads the schema file for show and diff and checks the event.
+func loadSchemaForReading(cmd *command, fs *flag.FlagSet, file string, rest []string) (*edgeoutbox.Schema, string, error) {
+	if err := wantArgs(cmd, fs, rest, 0, 1, ""); err != nil {
+		return nil, "", err
+	}
+	schema, err := edgeoutbox.LoadSchemaFile(file)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rest) == 0 {
+		return schema, "", nil
+	}
+	if schema.Latest(rest[0]) == nil {
+		return nil, "", unknownEventError(rest[0], file)
+	}
+	return schema, rest[0], nil
+}
+
+func unknownEventError(name, file string) error {
+	return fmt.Errorf("unknown event %q: it is not in %s; run \"edgeoutbox schema show --schema %s\" to list its events", name, file, file)
+}
+
+type eventSummary struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Latest      int    `json:"latest_version"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+func runSchemaShow(_ context.Context, c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd)
+	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to read")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	schema, event, err := loadSchemaForReading(cmd, fs, *file, rest)
+	if err != nil {
+		return err
+	}
+	if event != "" {
+		versions := schema.Versions(event)
+		if *asJSON {
+			return writeJSON(c.stdout, struct {
+				Name     string                      `json:"name"`
+				Versions []*edgeoutbox.SchemaVersion `json:"versions"`
+			}{event, versions})
+		}
+		for i, v := range versions {
+			if i > 0 {
+				fmt.Fprintln(c.stdout)
+			}
+			printVersion(c, event, v, i == len(versions)-1)
+		}
+		return nil
+	}
+	var list []eventSummary
+	for _, n := range schema.Events() {
+		v := schema.Latest(n)
+		list = append(list, eventSummary{Name: n, Type: v.Type, Latest: v.Version, Fingerprint: v.Fingerprint})
+	}
+	if *asJSON {
+		if list == nil {
+			list = []eventSummary{}
+		}
+		return writeJSON(c.stdout, list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(c.stdout, "%s has no events\n", *file)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT\tTYPE\tLATEST\tFINGERPRINT")
+	for _, e := range list {
+		fmt.Fprintf(tw, "%s\t%s\tv%d\t%s\n", e.Name, e.Type, e.Latest, shortFingerprint(e.Fingerprint))
+	}
+	return tw.Flush()
+}
+
+func shortFingerprint(f string) string {
+	if len(f) > len("sha256:")+12 {
+		return f[:len("sha256:")+12]
+	}
+	return f
+}
+
+func printVersion(c *cli, name string, v *edgeoutbox.SchemaVersion, latest bool) {
+	tag := ""
+	if latest {
+		tag = " (latest)"
+	}
+	fmt.Fprintf(c.stdout, "%s v%d%s\n  type:        %s\n  fingerprint: %s\n", name, v.Version, tag, v.Type, v.Fingerprint)
+	var inputs []string
+	for _, in := range v.Inputs {
+		s := in.Name
+		if !in.Required {
+			s += " (optional)"
+		}
+		inputs = append(inputs, s)
+	}
+	if len(inputs) == 0 {
+		inputs = []string{"none"}
+	}
+	fmt.Fprintf(c.stdout, "  inputs:      %s\n", strings.Join(inputs, ", "))
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	field := func(role string, f *edgeoutbox.SchemaField) {
+		if f == nil {
+			return
+		}
+		req := "optional"
+		if f.Required {
+			req = "required"
+		}
+		src := f.From
+		if f.Attribute != f.Name {
+			src += "." + f.Attribute
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\tfrom %s\n", role, f.Name, f.Type, req, src)
+	}
+	fmt.Fprintln(c.stdout, "  fields:")
+	if e := v.Entity; e != nil {
+		field("entity.class", e.Class)
+		field("entity.id", e.ID)
+		field("entity.version", e.Version)
+	}
+	for i := range v.Payload {
+		field("payload", &v.Payload[i])
+	}
+	tw.Flush()
+}
+
+type changeOutput struct {
+	Event       string `json:"event"`
+	FromVersion int    `json:"from_version"`
+	ToVersion   int    `json:"to_version"`
+	Kind        string `json:"kind"`
+	Field       string `json:"field,omitempty"`
+	Old         string `json:"old,omitempty"`
+	New         string `json:"new,omitempty"`
+	Breaking    bool   `json:"breaking"`
+}
+
+func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd)
+	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to read")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	schema, event, err := loadSchemaForReading(cmd, fs, *file, rest)
+	if err != nil {
+		return err
+	}
+	names := schema.Events()
+	if event != "" {
+		names = []string{event}
+	}
+	changes := []changeOutput{}
+	var lines []string
+	for _, n := range names {
+		for _, ch := range schema.Changes(n) {
+			changes = append(changes, changeOutput{Event: n, FromVersion: ch.FromVersion, ToVersion: ch.ToVersion,
+				Kind: string(ch.Kind), Field: ch.Field, Old: ch.Old, New: ch.New, Breaking: ch.Breaking})
+			lines = append(lines, n+" "+ch.String())
+		}
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, changes)
+	}
+	if len(lines) == 0 {
+		if event != "" {
+			fmt.Fprintf(c.stdout, "%s: %s has one version; nothing to compare\n", *file, event)
+		} else {
+			fmt.Fprintf(c.stdout, "%s: no event has more than one version; nothing to compare\n", *file)
+		}
+		return nil
+	}
+	breaking := 0
+	for i, l := range lines {
+		fmt.Fprintln(c.stdout, l)
+		if changes[i].Breaking {
+			breaking++
+		}
+	}
+	fmt.Fprintf(c.stdout, "%d changes, %d breaking\n", len(lines), breaking)
+	return nil
+}

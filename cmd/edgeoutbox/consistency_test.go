@@ -1,0 +1,190 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// mentionRE finds "edgeoutbox <word> [<word>]" where the words could be a command:
+// lower-case letters and dashes. "edgeoutbox: …" (an error prefix) and
+// "edgeoutbox.DumpSchema" do not match.
+var mentionRE = regexp.MustCompile(`\bedgeoutbox ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?`)
+
+// quotedMentionRE finds mentions that are plainly commands: right after a quote or a
+// backquote. Prose ("edgeoutbox relay started") does not match.
+var quotedMentionRE = regexp.MustCompile("[\"'`]edgeoutbox ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
+
+// codeLineMentionRE finds commands at the start of a line of a fenced code block,
+// with or without a "$ " prompt.
+var codeLineMentionRE = regexp.MustCompile(`(?m)^\s*(?:\$ )?edgeoutbox ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?`)
+
+// checkMention reports what is wrong with a mention of command [sub], or "".
+func checkMention(cmds []*command, name, sub string) string {
+	for _, c := range cmds {
+		if c.Name != name {
+			continue
+		}
+		if len(c.Subcommands) == 0 {
+			return ""
+		}
+		if sub == "" {
+			return "names group " + name + " without a subcommand"
+		}
+		if c.sub(sub) == nil {
+			return "names unknown subcommand " + name + " " + sub
+		}
+		return ""
+	}
+	return "names unknown command " + name
+}
+
+// stringLiterals returns the values of the string literals of a Go file.
+func stringLiterals(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if s, err := strconv.Unquote(lit.Value); err == nil {
+				out = append(out, s)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// TestCommandMentions checks that every "edgeoutbox …" command named in this
+// program's strings, the root package's strings and the README exists in the command
+// table, spelled the same.
+func TestCommandMentions(t *testing.T) {
+	cmds := commandTable()
+	checked := 0
+	check := func(where, text string, re *regexp.Regexp) {
+		for _, m := range re.FindAllStringSubmatch(text, -1) {
+			checked++
+			if problem := checkMention(cmds, m[1], m[2]); problem != "" {
+				t.Errorf("%s: %q %s", where, strings.TrimSpace(m[0]), problem)
+			}
+		}
+	}
+
+	// This command: every mention in a string literal counts.
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, s := range stringLiterals(t, f) {
+			check(f, s, mentionRE)
+		}
+	}
+	// The library and internal packages: their log messages say "edgeoutbox relay
+	// started", so only quoted mentions count there ("run \"edgeoutbox migrate\"").
+	var libFiles []string
+	for _, pattern := range []string{"../../*.go", "../../internal/*/*.go"} {
+		m, _ := filepath.Glob(pattern)
+		libFiles = append(libFiles, m...)
+	}
+	for _, f := range libFiles {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, s := range stringLiterals(t, f) {
+			check(f, s, quotedMentionRE)
+		}
+	}
+	// The README: commands in code spans, quotes and fenced code blocks.
+	if data, err := os.ReadFile("../../README.md"); err == nil {
+		for _, m := range markdownMentions(string(data)) {
+			checked++
+			if problem := checkMention(cmds, m.name, m.sub); problem != "" {
+				t.Errorf("README.md:%d: %q %s", m.line, m.text, problem)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d mentions checked: the scan is broken", checked)
+	}
+}
+
+func TestCheckMention(t *testing.T) {
+	cmds := commandTable()
+	for _, ok := range [][2]string{{"migrate", ""}, {"migrate", "creates"}, {"schema", "dump"}, {"dead-letters", "list"}, {"outbox", "cleanup"}, {"demo", "shows"}} {
+		if p := checkMention(cmds, ok[0], ok[1]); p != "" {
+			t.Errorf("%v: %s", ok, p)
+		}
+	}
+	for _, bad := range [][2]string{{"migrations", ""}, {"schema", "dumps"}, {"deadletters", "list"}, {"dead-letters", "retry-all"}, {"outbox", ""}, {"dashboard", ""}} {
+		if p := checkMention(cmds, bad[0], bad[1]); p == "" {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestMentionRegexps(t *testing.T) {
+	text := `run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema; edgeoutbox: unknown event; edgeoutbox relay started`
+	var got []string
+	for _, m := range quotedMentionRE.FindAllStringSubmatch(text, -1) {
+		got = append(got, m[1]+" "+m[2])
+	}
+	if strings.Join(got, "|") != "schema dump" {
+		t.Errorf("quoted mentions = %q, want just schema dump", got)
+	}
+	got = nil
+	for _, m := range mentionRE.FindAllStringSubmatch(text, -1) {
+		got = append(got, strings.TrimSpace(m[1]+" "+m[2]))
+	}
+	if strings.Join(got, "|") != "schema dump|relay started" {
+		t.Errorf("mentions = %q", got)
+	}
+}
+
+type mention struct {
+	line            int
+	text, name, sub string
+}
+
+// markdownMentions finds command mentions in Markdown: in code spans and quotes
+// anywhere, and at the start of lines in fenced code blocks.
+func markdownMentions(md string) []mention {
+	var out []mention
+	inFence := false
+	for i, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+			continue
+		}
+		res := []*regexp.Regexp{quotedMentionRE}
+		if inFence {
+			res = append(res, codeLineMentionRE)
+		}
+		for _, re := range res {
+			for _, m := range re.FindAllStringSubmatch(line, -1) {
+				out = append(out, mention{line: i + 1, text: strings.TrimSpace(m[0]), name: m[1], sub: m[2]})
+			}
+		}
+	}
+	return out
+}
+
+func TestMarkdownMentions(t *testing.T) {
+	md := "edgeoutbox keeps events.\nRun `edgeoutbox demo` first.\n```sh\n$ edgeoutbox schema dump ./events\nedgeoutbox migrate --db app.db\n```\nedgeoutbox relay is prose.\n"
+	var got []string
+	for _, m := range markdownMentions(md) {
+		got = append(got, strconv.Itoa(m.line)+":"+strings.TrimSpace(m.name+" "+m.sub))
+	}
+	if want := "2:demo|4:schema dump|5:migrate"; strings.Join(got, "|") != want {
+		t.Errorf("mentions = %q, want %s", got, want)
+	}
+}
