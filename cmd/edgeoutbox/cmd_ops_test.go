@@ -160,3 +160,20 @@ func compact(b []byte) string {
 	}
 	return out.String()
 }
+
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real drains")
+	}
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), []string{"bench", "--only", "drain", "--backlog", "2000", "--reps", "1", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"baseline": "raw SQLite select 500 + mark"`) {
+		t.Errorf("bench output %s", out.String())
+	}
+	if err := Run(context.Background(), []string{"bench", "--only", "everything"}, &out, &errOut); exitCode(err) != 2 {
+		t.Errorf("bench --only everything: %v", err)
+	}
+}

@@ -53,6 +53,7 @@ func commandTable() []*command {
 		relayCommand(),
 		deadLettersCommand(),
 		outboxCommand(),
+		benchCommand(),
 		versionCommand(),
 	}
 	for _, c := range cmds {
