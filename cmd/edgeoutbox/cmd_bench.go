@@ -12,8 +12,8 @@ func benchCommand() *command {
 	return &command{
 		Name:    "bench",
 		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats] [--json]",
-		Summary: "measure edgeoutbox against raw SQLite and raw JetStream baselines in one run",
-		Details: `Each line compares edgeoutbox with a baseline measured in the same run on the
+		Summary: "measure the library against raw SQLite and raw JetStream baselines in one run",
+		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
 with 1, 8 and 64 emitters beside raw SQLite inserts with as many rows per
 transaction; EmitBatch beside raw 1000-row transactions; the relay draining a
