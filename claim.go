@@ -24,6 +24,24 @@ type claimCursor struct {
 	after   int64           // last id accounted for
 	blocked map[string]bool // entities held back by an earlier event awaiting a retry
 	nextDue time.Time       // earliest retry among the skipped events
+	// truncated: the scan stopped at maxClaimScan rows before the end, so due events
+	// may lie beyond after.
+	truncated bool
+}
+
+// withBlocked returns c also holding back the given entities.
+func (c claimCursor) withBlocked(entities map[string]bool) claimCursor {
+	blocked := make(map[string]bool, len(c.blocked)+len(entities))
+	for k := range c.blocked {
+		blocked[k] = true
+	}
+	for k := range entities {
+		if k != "" {
+			blocked[k] = true
+		}
+	}
+	c.blocked = blocked
+	return c
 }
 
 func (c claimCursor) isStart() bool { return c.after == 0 }
@@ -42,7 +60,8 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) (
 	nowNanos := now.UnixNano()
 	limit := e.cfg.BatchSize
 	var batch []*Event
-	for scanned := 0; len(batch) < e.cfg.BatchSize && scanned < maxClaimScan; {
+	scanned := 0
+	for len(batch) < e.cfg.BatchSize && scanned < maxClaimScan {
 		page, err := e.pendingPage(ctx, next.after, limit)
 		if err != nil {
 			return nil, cur, err
@@ -72,9 +91,10 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) (
 		}
 		scanned += len(page)
 		if len(page) < limit {
-			break
+			return batch, next, nil
 		}
 	}
+	next.truncated = len(batch) < e.cfg.BatchSize
 	return batch, next, nil
 }
 

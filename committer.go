@@ -28,6 +28,10 @@ type committer struct {
 	reqs chan *emitRequest
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// mu makes "not closed yet, so queue the request" one step: a request queued
+	// after close would never be answered.
+	mu     sync.RWMutex
+	closed bool
 	// emitting counts Emit calls between their start and their result: callers still
 	// casting inputs will submit in a moment, so a commit can wait briefly for them.
 	emitting atomic.Int64
@@ -47,11 +51,16 @@ func newCommitter(e *Engine) *committer {
 // context's error, but its event may still be committed: like any unacknowledged write,
 // the caller cannot know, which is what idempotency keys are for.
 func (c *committer) submit(ctx context.Context, r *emitRequest) error {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case c.reqs <- r:
-	case <-c.stop:
-		return ErrClosed
+		c.mu.RUnlock()
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
 	select {
@@ -134,7 +143,11 @@ func (c *committer) commit(batch []*emitRequest) {
 	}
 }
 
+// close stops accepting requests, answers every queued one and ends the goroutine.
 func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	close(c.stop)
 	c.wg.Wait()
 }

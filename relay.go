@@ -24,14 +24,13 @@ func (r *relay) run() {
 	var inFlight *flight // sent, acks not yet awaited (PipelinedTransport only)
 	var cursor claimCursor
 	// drain lands the batch in flight and waits for every background stage; it
-	// returns the last recording's result.
+	// returns the last recording's result. The caller decides where to claim next.
 	drain := func() recordResult {
 		pre.drop()
 		if inFlight != nil {
-			r.land(&rec, inFlight)
+			r.land(&rec, inFlight, nil)
 			inFlight = nil
 		}
-		cursor = claimCursor{}
 		return rec.wait()
 	}
 	defer drain()
@@ -41,7 +40,8 @@ func (r *relay) run() {
 		}
 		if !r.holdsLease() {
 			drain()
-			if !r.waitFor(time.Time{}, r.gained) {
+			cursor = claimCursor{}
+			if !r.waitFor(time.Now().Add(e.cfg.LeaseTTL/3), r.gained) {
 				return
 			}
 			continue
@@ -49,6 +49,7 @@ func (r *relay) run() {
 		now := time.Now()
 		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) {
 			drain()
+			cursor = claimCursor{}
 			nextCleanup = now.Add(e.cfg.RetentionInterval)
 			if _, err := e.Cleanup(r.runCtx); err != nil {
 				e.log.Warn().Err(err).Msg("retention cleanup")
@@ -64,6 +65,7 @@ func (r *relay) run() {
 		}
 		if err != nil {
 			drain()
+			cursor = claimCursor{}
 			if r.runCtx.Err() != nil {
 				return
 			}
@@ -74,16 +76,26 @@ func (r *relay) run() {
 			continue
 		}
 		if len(batch) == 0 {
-			if inFlight != nil || rec.busy() || !cursor.isStart() {
-				r.afterDrain(drain(), offline) // look again from the start once all is recorded
-				continue
-			}
-			wakeAt := now.Add(e.cfg.PollInterval)
-			if !next.nextDue.IsZero() && next.nextDue.Before(wakeAt) {
-				wakeAt = next.nextDue
-			}
-			if !r.waitFor(wakeAt, e.wake) {
-				return
+			switch {
+			case next.truncated:
+				cursor = next // only events waiting for a retry so far: look further, at once
+			case inFlight != nil || rec.busy():
+				// Look again from the start once everything in flight is recorded.
+				res := drain()
+				cursor = claimCursor{}
+				if !r.afterDrain(res, offline) {
+					return
+				}
+			default:
+				// The sweep reached the end: wait, then sweep again from the start.
+				cursor = claimCursor{}
+				wakeAt := now.Add(e.cfg.PollInterval)
+				if !next.nextDue.IsZero() && next.nextDue.Before(wakeAt) {
+					wakeAt = next.nextDue
+				}
+				if !r.waitFor(wakeAt, e.wake) {
+					return
+				}
 			}
 			continue
 		}
@@ -95,11 +107,13 @@ func (r *relay) run() {
 		if inFlight != nil {
 			prev := inFlight
 			inFlight = nil
-			if !r.land(&rec, prev) {
-				// cur went out before prev's failure was known; land it too, then
-				// start over from a fresh claim.
-				r.land(&rec, cur)
-				if !r.afterDrain(drain(), offline) {
+			if l := r.land(&rec, prev, nil); !l.ok {
+				// cur went out before prev's failure was known: its events of the
+				// entities that failed stay pending behind them.
+				r.land(&rec, cur, l.failed)
+				res := drain()
+				cursor = claimCursor{}
+				if !r.afterDrain(res, offline) {
 					return
 				}
 				continue
@@ -110,12 +124,19 @@ func (r *relay) run() {
 			cursor = next
 			continue
 		}
-		if r.land(&rec, cur) && full {
-			cursor = next // the prefetched batch comes next
+		l := r.land(&rec, cur, nil)
+		if l.ok && !l.recordFailed && (full || next.truncated) {
+			cursor = next // the prefetched batch, or the rest of a long scan, comes next
 			offline.reset()
 			continue
 		}
-		if !r.afterDrain(drain(), offline) {
+		res := drain()
+		cursor = claimCursor{}
+		if next.truncated && !l.recordFailed && res.err == nil {
+			// Go on past the long scan, holding back the entities that just failed.
+			cursor = next.withBlocked(l.failed)
+		}
+		if !r.afterDrain(res, offline) {
 			return
 		}
 	}
@@ -141,17 +162,44 @@ func (r *relay) send(batch []*Event) *flight {
 	return f
 }
 
-// land awaits f's outcome and starts recording it (after the previous recording, so
-// outcomes are recorded in batch order). It reports whether every event was published.
-func (r *relay) land(rec *recorder, f *flight) bool {
+// landing is what land learned about a batch.
+type landing struct {
+	ok           bool            // every event was published
+	failed       map[string]bool // entities with an event not published
+	recordFailed bool            // the previous batch's outcome could not be recorded
+}
+
+// land awaits f's outcome and starts recording it, after the previous recording so
+// that outcomes are recorded in batch order. Events of the entities in heldBack are
+// kept pending even if the broker took them: an earlier event of theirs failed.
+func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing {
 	errs := normalizeErrs(f.wait(), len(f.batch))
-	rec.wait()
+	var l landing
+	for i, ev := range f.batch {
+		k := ev.Entity.key()
+		if errs[i] == nil && k != "" && heldBack[k] {
+			errs[i] = errHeldBack
+		}
+		if errs[i] != nil {
+			if l.failed == nil {
+				l.failed = map[string]bool{}
+			}
+			l.failed[k] = true
+		}
+	}
+	l.ok = l.failed == nil
+	if prev := rec.wait(); prev.err != nil {
+		// Its events stay pending behind the cursor: stop pipelining and claim from
+		// the start so they go out before anything later of their entities.
+		r.e.log.Error().Err(prev.err).Msg("relay: record publish outcome")
+		l.recordFailed, l.ok = true, false
+	}
 	e := r.e
 	rec.start(&r.wg, func() recordResult {
 		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), f.batch, errs, f.started)
 		return recordResult{unavailable: unavailable, err: err}
 	})
-	return allNil(errs)
+	return l
 }
 
 // afterDrain reacts to the outcome of a drained pipeline: a storage error pauses for
