@@ -130,7 +130,9 @@ func (p *gatedPipe) Publish(ctx context.Context, ev *Event) error {
 	return p.PublishBatch(ctx, []*Event{ev})[0]
 }
 
-func (p *gatedPipe) PublishBatch(ctx context.Context, evs []*Event) []error { return p.StartBatch(ctx, evs)() }
+func (p *gatedPipe) PublishBatch(ctx context.Context, evs []*Event) []error {
+	return p.StartBatch(ctx, evs)()
+}
 
 func (p *gatedPipe) StartBatch(ctx context.Context, evs []*Event) func() []error {
 	p.mu.Lock()
