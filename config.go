@@ -166,6 +166,9 @@ func (c Config) withDefaults() (Config, error) {
 			*d.v = d.def
 		}
 	}
+	if c.LeaseTTL < 100*time.Millisecond {
+		return c, fmt.Errorf("edgeoutbox: Config.LeaseTTL %v is too short: use at least 100ms (default 15s)", c.LeaseTTL)
+	}
 	if c.BackoffMax < c.BackoffBase {
 		return c, fmt.Errorf("edgeoutbox: Config.BackoffMax (%v) is less than Config.BackoffBase (%v)", c.BackoffMax, c.BackoffBase)
 	}

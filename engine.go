@@ -157,10 +157,12 @@ func (e *Engine) Close() error {
 	e.closeMu.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err = e.Stop(ctx)
+		// Closed first, so that a Start racing Close cannot launch a relay that
+		// outlives the connections.
 		e.mu.Lock()
 		e.closed = true
 		e.mu.Unlock()
+		err = e.Stop(ctx)
 		e.committer.close()
 		e.hooks.close()
 		err = errors.Join(err, e.inserts.close())

@@ -20,7 +20,8 @@ func (e *Engine) holdForInline(r *row) {
 // does so when no earlier event of the same entity is pending (order first); otherwise,
 // and on any failure, it hands the event to the relay at once.
 func (e *Engine) publishInline(r *row, id int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Done well before the relay may take the event over (createdAt + inlineGrace).
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, r.createdAt).Add(inlineGrace-5*time.Second))
 	defer cancel()
 	ev := &Event{
 		ID: id, IdempotencyKey: r.key, Name: r.b.name, Type: r.b.typ, Version: r.b.version,
@@ -40,7 +41,7 @@ func (e *Engine) publishInline(r *row, id int64) {
 		e.releaseToRelay(ctx, id)
 		return
 	}
-	if _, err := e.recordOutcome(ctx, []*Event{ev}, []error{nil}, started); err != nil {
+	if _, err := e.recordOutcome(ctx, "", []*Event{ev}, []error{nil}, started); err != nil {
 		e.log.Warn().Err(err).Int64("event_id", id).Msg("inline publish: mark published")
 		e.releaseToRelay(ctx, id)
 	}

@@ -15,7 +15,12 @@ import (
 // failed ones, all in one transaction. Events that were held back, cancelled or met an
 // unavailable transport stay pending with no attempt counted; the first unavailable
 // error is returned so the relay can wait for connectivity.
-func (e *Engine) recordOutcome(ctx context.Context, batch []*Event, errs []error, started time.Time) (unavailable error, err error) {
+//
+// owner, when set, is the relay's lease token: failures are only recorded while that
+// relay still holds the lease, so a relay that lost it (and whose events another relay
+// may be publishing) counts no attempts and dead-letters nothing. Published events are
+// always marked: the broker has them, whoever sent them.
+func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event, errs []error, started time.Time) (unavailable error, err error) {
 	now := time.Now()
 	published := make([]int64, 0, len(batch))
 	var failures []failure
@@ -47,7 +52,7 @@ func (e *Engine) recordOutcome(ctx context.Context, batch []*Event, errs []error
 	if err != nil {
 		return unavailable, e.storageError("record publish outcome: begin", err)
 	}
-	if err := e.writeOutcome(ctx, tx, published, failures, now); err != nil {
+	if err := e.writeOutcome(ctx, tx, owner, published, failures, now); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil {
 			err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
 		}
@@ -99,11 +104,23 @@ func (e *Engine) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, published []int64, failures []failure, now time.Time) error {
+func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, published []int64, failures []failure, now time.Time) error {
 	if len(published) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?
+		// A published event is not a dead letter, even if a slower path said so.
+		if _, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?, dead_lettered_at = NULL
 			WHERE id IN (SELECT value FROM json_each(?)) AND published_at IS NULL`, now.UnixNano(), idList(published)); err != nil {
 			return e.storageError("mark batch published", err)
+		}
+	}
+	if len(failures) > 0 && owner != "" {
+		var holds int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM edgeoutbox_leases WHERE name = ? AND owner = ? AND expires_at > ?",
+			relayLease, owner, now.UnixNano()).Scan(&holds); err != nil {
+			return e.storageError("record failed publish: check the relay lease", err)
+		}
+		if holds == 0 {
+			e.log.Warn().Int("failures", len(failures)).Msg("relay lost its lease: failures not recorded")
+			failures = nil
 		}
 	}
 	for _, f := range failures {
@@ -111,10 +128,10 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, published []int64
 		var err error
 		if f.dead {
 			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
-				dead_lettered_at = ? WHERE id = ?`, f.attempt, msg, f.class, now.UnixNano(), f.ev.ID)
+				dead_lettered_at = ? WHERE id = ? AND `+pendingWhere, f.attempt, msg, f.class, now.UnixNano(), f.ev.ID)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
-				next_attempt_at = ? WHERE id = ?`, f.attempt, msg, f.class, f.nextAt.UnixNano(), f.ev.ID)
+				next_attempt_at = ? WHERE id = ? AND `+pendingWhere, f.attempt, msg, f.class, f.nextAt.UnixNano(), f.ev.ID)
 		}
 		if err != nil {
 			return e.storageError("record failed publish", err)

@@ -196,7 +196,7 @@ func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing
 	}
 	e := r.e
 	rec.start(&r.wg, func() recordResult {
-		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), f.batch, errs, f.started)
+		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), r.owner, f.batch, errs, f.started)
 		return recordResult{unavailable: unavailable, err: err}
 	})
 	return l

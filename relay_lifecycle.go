@@ -16,6 +16,7 @@ type relay struct {
 	owner     string
 	transport Transport
 
+	startCtx context.Context // Start's context: its end is a hard stop
 	runCtx   context.Context // cancelled by a hard stop
 	cancel   context.CancelFunc
 	stopping chan struct{} // closed by Stop: finish the in-flight batch, claim no more
@@ -28,11 +29,15 @@ type relay struct {
 
 // Start starts the relay in the background and returns at once. It fails with
 // ErrNoTransport when Config.Transport is nil. Cancelling ctx stops the relay as
-// abruptly as a Stop whose context has ended; prefer Stop. Start on a running engine
-// is a no-op.
+// abruptly as a Stop whose context has ended (call Stop or Close afterwards to give
+// the lease up at once, or Start again); prefer Stop. Start on a running engine is a
+// no-op.
 func (e *Engine) Start(ctx context.Context) error {
 	if e.cfg.Transport == nil {
 		return ErrNoTransport
+	}
+	if err := e.clearStoppedRelay(); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -53,6 +58,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		stopping:  make(chan struct{}),
 		gained:    make(chan struct{}, 1),
 	}
+	r.startCtx = ctx
 	r.runCtx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.relay = r
 	r.wg.Add(3)
@@ -109,6 +115,26 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 func (r *relay) stop() { r.stopOnce.Do(func() { close(r.stopping) }) }
+
+// clearStoppedRelay finishes off a relay that its Start context stopped, so that
+// Start can run a new one instead of doing nothing.
+func (e *Engine) clearStoppedRelay() error {
+	e.mu.Lock()
+	r := e.relay
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	select {
+	case <-r.stopping:
+	case <-r.startCtx.Done():
+	default:
+		return nil // running
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return e.Stop(ctx)
+}
 
 func newOwnerToken() (string, error) {
 	var b [12]byte

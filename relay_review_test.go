@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,5 +180,56 @@ func TestPipelinedFailureHoldsBackLaterBatch(t *testing.T) {
 	})
 	if b, _ := e.GetEvent(ctx, 3); b.Status != StatusPending || b.Attempts != 0 {
 		t.Fatalf("B of order 1: status %s, attempts %d; want pending behind A with no attempt", b.Status, b.Attempts)
+	}
+}
+
+// After Start's context ends, a new Start runs a relay again.
+func TestStartAgainAfterStartContextEnded(t *testing.T) {
+	mt := NewMemoryTransport()
+	e := openTest(t, Config{Transport: mt, PollInterval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emit(context.Background(), "order_placed", orderInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mt.WaitFor(timeoutCtx(t, 5*time.Second), 1); err != nil {
+		t.Fatalf("no relay after the second Start: %v", err)
+	}
+}
+
+func TestTooShortLeaseIsRefused(t *testing.T) {
+	_, err := Open(context.Background(), t.TempDir()+"/x.db", Config{Schema: testSchema(t), LeaseTTL: 2})
+	if err == nil || !strings.Contains(err.Error(), "LeaseTTL") {
+		t.Fatalf("Open with a 2ns lease: %v", err)
+	}
+}
+
+// A relay that lost its lease records what was published but counts no failures.
+func TestOutcomeOfARelayWithoutTheLeaseCountsNoAttempts(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, Config{})
+	a, _ := e.Emit(ctx, "order_placed", orderInputs(1, 1))
+	b, _ := e.Emit(ctx, "order_placed", orderInputs(2, 1))
+	evA, _ := e.GetEvent(ctx, a.ID)
+	evB, _ := e.GetEvent(ctx, b.ID)
+	if ok, err := acquireLease(ctx, e.DB(), "the-new-holder", time.Now(), time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	_, err := e.recordOutcome(ctx, "the-old-holder", []*Event{&evA.Event, &evB.Event},
+		[]error{nil, errors.New("broker said no")}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.GetEvent(ctx, a.ID); got.Status != StatusPublished {
+		t.Errorf("published event: %s", got.Status)
+	}
+	if got, _ := e.GetEvent(ctx, b.ID); got.Attempts != 0 || got.Status != StatusPending {
+		t.Errorf("failed event of a relay without the lease: %s, %d attempts", got.Status, got.Attempts)
 	}
 }

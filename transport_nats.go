@@ -274,8 +274,8 @@ func (t *NATSTransport) PublishBatch(ctx context.Context, events []*Event) []err
 
 // StartBatch implements [PipelinedTransport]. In JetStream mode it sends the batch
 // and returns a function that awaits the acks, so the relay can send the next batch
-// meanwhile; in core mode (and for a batch larger than the max pending setting) the
-// whole publish happens before it returns.
+// meanwhile; in core mode (and for a batch larger than half the max pending setting)
+// the whole publish happens before it returns.
 func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait func() []error) {
 	if len(events) == 0 {
 		return func() []error { return nil }
@@ -331,7 +331,9 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 		t.publishCore(ctx, events, msgs, errs)
 		return func() []error { return finishBatch(events, errs) }
 	}
-	if len(msgs) > t.cfg.maxPending {
+	// Two batches may be in flight (the relay sends the next before awaiting this
+	// one): beyond half the async limit, a publish would stall, so await here.
+	if 2*len(msgs) > t.cfg.maxPending {
 		t.publishJetStream(ctx, events, msgs, errs)
 		return func() []error { return finishBatch(events, errs) }
 	}
