@@ -39,14 +39,7 @@ func runDeadLettersList(ctx context.Context, c *cli, cmd *command, args []string
 	limit := fs.Int("limit", 100, "list at most `N` dead letters (at most 1000)")
 	beforeID := fs.Int64("before-id", 0, "list only dead letters with an id below `ID` (the next page)")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})

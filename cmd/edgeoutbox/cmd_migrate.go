@@ -33,14 +33,7 @@ func runMigrate(ctx context.Context, c *cli, cmd *command, args []string) error 
 	fs := newFlagSet(cmd)
 	dbPath := fs.String("db", "", "outbox database `PATH` (created if missing)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	if err := checkDatabaseFile(ctx, *dbPath, true); err != nil {

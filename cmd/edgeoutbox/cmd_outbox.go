@@ -45,14 +45,7 @@ func runOutboxStats(ctx context.Context, c *cli, cmd *command, args []string) er
 	fs := newFlagSet(cmd)
 	dbPath := fs.String("db", "", "outbox database `PATH`")
 	asJSON := fs.Bool("json", false, "print as JSON (durations in nanoseconds)")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})
@@ -118,18 +111,12 @@ func runOutboxList(ctx context.Context, c *cli, cmd *command, args []string) err
 	limit := fs.Int("limit", 100, "list at most `N` events (at most 1000)")
 	beforeID := fs.Int64("before-id", 0, "list only events with an id below `ID` (the next page)")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	filter := edgeoutbox.EventFilter{Name: *name, Limit: *limit, BeforeID: *beforeID}
 	if *status != "" {
+		var err error
 		if filter.Status, err = edgeoutbox.ParseStatus(*status); err != nil {
 			return usageErrorf(cmd, fs, "--status: %v", err)
 		}
@@ -231,14 +218,7 @@ func runOutboxCleanup(ctx context.Context, c *cli, cmd *command, args []string) 
 	fs.Var(olderThan, "older-than", "delete published events older than `DURATION`")
 	fs.Var(deadOlderThan, "dead-older-than", "delete dead letters older than `DURATION`")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})

@@ -42,14 +42,7 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 	prefix := fs.String("subject-prefix", edgeoutbox.DefaultNATSSubjectPrefix, "subject `PREFIX`: events go to PREFIX.<event name>")
 	batchSize := fs.Int("batch-size", 500, "events claimed and published per batch (`N`)")
 	schemaFile := fs.String("schema", "", "schema `FILE` to load and verify (optional: the relay does not need it)")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
-		return err
-	}
-	if err := requireFlag(cmd, fs, "db", *dbPath); err != nil {
+	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
 	if err := requireFlag(cmd, fs, "nats", *natsURL); err != nil {
@@ -63,6 +56,7 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 
 	var schema *edgeoutbox.Schema
 	if *schemaFile != "" {
+		var err error
 		if schema, err = edgeoutbox.LoadSchemaFile(*schemaFile); err != nil {
 			return err
 		}

@@ -177,6 +177,19 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) ([]string, er
 }
 
 // wantArgs checks the number of positional arguments.
+// parseWithDB parses the flags of a command that takes no positional arguments and
+// requires --db.
+func (c *cli) parseWithDB(cmd *command, fs *flag.FlagSet, args []string, dbPath *string) error {
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
+		return err
+	}
+	return requireFlag(cmd, fs, "db", *dbPath)
+}
+
 func wantArgs(cmd *command, fs *flag.FlagSet, args []string, minN, maxN int, what string) error {
 	switch {
 	case len(args) < minN:
