@@ -24,6 +24,9 @@ import (
 // without -race on purpose: the child's speed must not depend on how the tests run.
 func buildTortureChild(t testing.TB) string {
 	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skipf("no go command to build the child process with: %v", err)
+	}
 	bin := filepath.Join(t.TempDir(), "torture-child")
 	cmd := exec.Command("go", "build", "-o", bin, "./testdata/torture/child")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

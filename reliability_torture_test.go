@@ -23,6 +23,18 @@ func TestKill9Torture(t *testing.T) {
 	if testing.Short() {
 		kills = 5
 	}
+	runTorture(t, kills, SyncFull)
+}
+
+// TestKill9TortureSyncNormal is the torture at SyncNormal, 5 kills: a process crash
+// loses no acknowledged emit at NORMAL either, because the operating system still
+// holds what was written; only an operating-system crash or power cut can take the
+// last commits back at NORMAL.
+func TestKill9TortureSyncNormal(t *testing.T) {
+	runTorture(t, 5, SyncNormal)
+}
+
+func runTorture(t *testing.T, kills int, level Synchronous) {
 	bin := buildTortureChild(t)
 	srv := natstest.StartServer(t)
 	dbPath := filepath.Join(t.TempDir(), "torture.db")
@@ -31,7 +43,7 @@ func TestKill9Torture(t *testing.T) {
 	t.Logf("seed %d", seed)
 	args := func(run int, extra ...string) []string {
 		return append([]string{"-db", dbPath, "-nats", srv.URL(), "-stream", "TORTURE",
-			"-lease-ttl", "500ms", "-emitters", "4", "-run", strconv.Itoa(run)}, extra...)
+			"-lease-ttl", "500ms", "-emitters", "4", "-sync", string(level), "-run", strconv.Itoa(run)}, extra...)
 	}
 
 	started := time.Now()
@@ -107,8 +119,8 @@ func TestKill9Torture(t *testing.T) {
 	if len(msgs) != len(stored) {
 		t.Fatalf("stream holds %d messages, database %d events", len(msgs), len(stored))
 	}
-	t.Logf("%d kills (%d during start-up) in %v; %d emits acknowledged, %d events stored (%d stored but unacknowledged when killed); "+
+	t.Logf("%s: %d kills (%d during start-up) in %v; %d emits acknowledged, %d events stored (%d stored but unacknowledged when killed); "+
 		"%d pending before the drain, %d of them already in JetStream (re-sent and de-duplicated); drain %v; stream %d messages, all unique, per-entity order held",
-		kills, duringStartup, tortureTook.Round(time.Millisecond), len(acked), len(stored), len(stored)-len(acked),
+		level, kills, duringStartup, tortureTook.Round(time.Millisecond), len(acked), len(stored), len(stored)-len(acked),
 		len(pendingBefore), resent, drainTook.Round(time.Millisecond), len(msgs))
 }
