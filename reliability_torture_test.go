@@ -55,7 +55,7 @@ func runTorture(t *testing.T, kills int, level Synchronous) {
 		switch {
 		case run%5 == 2:
 			// Kill while opening: migrations, settings, lease.
-			delay = time.Duration(rng.IntN(25)) * time.Millisecond
+			delay = time.Duration(rng.IntN(12)) * time.Millisecond
 		case run%3 == 0:
 			// Live past the previous owner's lease so the relay publishes: the kill
 			// lands between publishing and marking published.
