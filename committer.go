@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -171,7 +172,9 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (i
 		}
 		defer func() {
 			if err != nil {
-				if rbErr := tx.Rollback(); rbErr != nil {
+				// After a failed Commit the transaction is already over (ErrTxDone):
+				// saying so would only muddle a clear error such as a full disk.
+				if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 					err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
 				}
 			}

@@ -33,8 +33,8 @@ func Migrate(ctx context.Context, db *sql.DB) (MigrationStatus, error) {
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL)`
-	if _, err := db.ExecContext(ctx, bookkeeping); err != nil {
-		return status, fmt.Errorf("create migrations table: %w", err)
+	if err := createBookkeeping(ctx, db, bookkeeping); err != nil {
+		return status, err
 	}
 	current, err := currentMigration(ctx, db)
 	if err != nil {
@@ -56,6 +56,37 @@ func Migrate(ctx context.Context, db *sql.DB) (MigrationStatus, error) {
 		status.Current = m.Version
 	}
 	return status, nil
+}
+
+// createBookkeeping creates the migrations table. On a new, empty database it first
+// turns on incremental auto-vacuum, so that retention can give space back to the file
+// system: that must happen before the first table exists. Setting it on a database that already has tables would rewrite the
+// header at every open, even of a file Open then refuses; on such a file (an older
+// outbox, or an application database given to New) retention leaves free pages for
+// reuse instead.
+func createBookkeeping(ctx context.Context, db *sql.DB, bookkeeping string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	defer conn.Close()
+	var tables int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	if tables == 0 {
+		// Switching WAL on already wrote the header, which fixes the setting; VACUUM
+		// applies the new one, and costs nothing on a file with no tables.
+		for _, stmt := range []string{"PRAGMA auto_vacuum = INCREMENTAL", "VACUUM"} {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("enable incremental auto-vacuum: %w", err)
+			}
+		}
+	}
+	if _, err := conn.ExecContext(ctx, bookkeeping); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	return nil
 }
 
 func currentMigration(ctx context.Context, db *sql.DB) (int, error) {

@@ -3,9 +3,12 @@ package edgeoutbox
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -26,9 +29,8 @@ func DSN(path string, sync Synchronous, busyTimeout time.Duration) string {
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	// auto_vacuum must be set before the first table exists; on an older file it is a
-	// no-op and retention falls back to leaving free pages for reuse.
-	q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	// No auto_vacuum here: on a file that has tables, setting it rewrites the header
+	// at every connection open. Migrate sets it once, on a new file.
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+string(sync)+")")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -51,6 +53,9 @@ func escapePath(path string) string {
 // openPools opens the single writer connection and the reader pool for path and checks
 // that SQLite applied every setting.
 func openPools(ctx context.Context, path string, cfg Config) (writer, reader *sql.DB, err error) {
+	if err := checkDatabaseFile(path); err != nil {
+		return nil, nil, err
+	}
 	writer, err = sql.Open("sqlite", DSN(path, cfg.Synchronous, cfg.BusyTimeout))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open outbox database %s: %w", path, err)
@@ -98,6 +103,51 @@ func verifySettings(ctx context.Context, db *sql.DB, path string, cfg Config) er
 	}
 	if busy <= 0 {
 		return fmt.Errorf("open outbox database %s: busy_timeout is 0, so concurrent writers fail at once with \"database is locked\": open the file with edgeoutbox.DSN", path)
+	}
+	return nil
+}
+
+// checkDatabaseFile refuses, before SQLite touches it, a database file that was cut
+// short (an interrupted copy or download): its size must be a whole number of pages
+// and at least the page count its header records. SQLite checks the second but not the
+// first, and a file cut mid-page opens without complaint and fails later. The check is
+// skipped while a -wal or -journal file exists: then the file may legitimately be
+// shorter (pages still in the WAL, or a checkpoint cut short by a crash) and SQLite
+// repairs it from that file. A missing or empty file is a new database.
+func checkDatabaseFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // missing (a new database) or unreadable: SQLite reports it
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil
+	}
+	for _, suffix := range []string{"-wal", "-journal"} {
+		if side, err := os.Stat(path + suffix); err == nil && side.Size() > 0 {
+			return nil
+		}
+	}
+	var h [100]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:16]) != "SQLite format 3\x00" {
+		return fmt.Errorf("open outbox database %s: the file is not a SQLite database (or its header is damaged): point to the right file, or restore it from a backup (the file was left as it is)", path)
+	}
+	pageSize := int64(binary.BigEndian.Uint16(h[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return fmt.Errorf("open outbox database %s: the database is corrupt (page size %d in its header): restore it from a backup (the file was left as it is)", path, pageSize)
+	}
+	size := fi.Size()
+	// The header's page count is valid when the change counter matches the
+	// version-valid-for number (SQLite 3.7.0 and later keep them in step).
+	pages := int64(binary.BigEndian.Uint32(h[28:32]))
+	headerValid := binary.BigEndian.Uint32(h[24:28]) == binary.BigEndian.Uint32(h[92:96])
+	if size%pageSize != 0 || (headerValid && pages*pageSize > size) {
+		return fmt.Errorf("open outbox database %s: the database is corrupt: the file is truncated (%d bytes; its header says %d pages of %d bytes): it was cut short, e.g. by an interrupted copy; restore it from a backup (the file was left as it is)",
+			path, size, pages, pageSize)
 	}
 	return nil
 }

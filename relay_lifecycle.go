@@ -160,10 +160,13 @@ func (r *relay) keepLease() {
 		case ok:
 			if r.leaseUntil.Swap(now.Add(ttl).UnixNano()) == 0 {
 				r.e.log.Info().Str("owner", r.owner).Msg("relay lease acquired")
-				select {
-				case r.gained <- struct{}{}:
-				default:
-				}
+			}
+			// Signal every renewal, not only a fresh acquisition: a renewal that came
+			// late (the writer was busy) leaves the publishing loop waiting for this,
+			// although leaseUntil never went back to zero.
+			select {
+			case r.gained <- struct{}{}:
+			default:
 			}
 		default:
 			if r.leaseUntil.Swap(0) != 0 {

@@ -15,42 +15,6 @@ func timeoutCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// A lease renewal delayed past its safety margin (the application held the one writer
-// connection in a long transaction) must not leave the relay idle for good.
-func TestRelayResumesAfterLateLeaseRenewal(t *testing.T) {
-	mt := NewMemoryTransport()
-	e := openTest(t, Config{Transport: mt, LeaseTTL: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond})
-	ctx := context.Background()
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Emit(ctx, "order_placed", orderInputs(1, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := mt.WaitFor(timeoutCtx(t, 5*time.Second), 1); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := e.DB().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 5*time.Second, "the lease to look stale", func() bool {
-		e.mu.Lock()
-		r := e.relay
-		e.mu.Unlock()
-		return !r.holdsLease()
-	})
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Emit(ctx, "order_placed", orderInputs(2, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := mt.WaitFor(timeoutCtx(t, 5*time.Second), 2); err != nil {
-		t.Fatalf("relay stalled after a late lease renewal: %v", err)
-	}
-}
-
 // More than maxClaimScan events waiting for a retry must not starve a due event of
 // another entity behind them.
 func TestLongRetryBacklogDoesNotStarveOtherEntities(t *testing.T) {
