@@ -211,26 +211,34 @@ func natsMessage(subject string, e *Event) (*nats.Msg, error) {
 		return nil, err
 	}
 	// Header keys are already canonical: assign instead of Set, which canonicalises
-	// every key again (this runs for every event the relay sends).
-	h := make(nats.Header, 11)
-	h[HeaderContentType] = []string{EnvelopeContentType}
+	// every key again, and give every value a slot of one backing array (this runs for
+	// every event the relay sends).
+	var vals [11]string
+	n := 0
+	h := make(nats.Header, len(vals))
+	set := func(key, value string) {
+		vals[n] = value
+		h[key] = vals[n : n+1 : n+1]
+		n++
+	}
+	set(HeaderContentType, EnvelopeContentType)
 	if e.IdempotencyKey != "" {
 		key := headerValue(e.IdempotencyKey)
-		h[HeaderMsgID] = []string{key}
-		h[HeaderIdempotencyKey] = []string{key}
+		set(HeaderMsgID, key)
+		set(HeaderIdempotencyKey, key)
 	}
-	h[HeaderEventID] = []string{strconv.FormatInt(e.ID, 10)}
-	h[HeaderEvent] = []string{headerValue(e.Name)}
-	h[HeaderType] = []string{headerValue(e.Type)}
-	h[HeaderVersion] = []string{strconv.Itoa(e.Version)}
+	set(HeaderEventID, strconv.FormatInt(e.ID, 10))
+	set(HeaderEvent, headerValue(e.Name))
+	set(HeaderType, headerValue(e.Type))
+	set(HeaderVersion, strconv.Itoa(e.Version))
 	if e.Entity.Class != "" || e.Entity.ID != "" {
-		h[HeaderEntityClass] = []string{headerValue(e.Entity.Class)}
-		h[HeaderEntityID] = []string{headerValue(e.Entity.ID)}
+		set(HeaderEntityClass, headerValue(e.Entity.Class))
+		set(HeaderEntityID, headerValue(e.Entity.ID))
 	}
 	if e.Entity.Version != nil {
-		h[HeaderEntityVersion] = []string{strconv.FormatInt(*e.Entity.Version, 10)}
+		set(HeaderEntityVersion, strconv.FormatInt(*e.Entity.Version, 10))
 	}
-	h[HeaderOccurredAt] = []string{e.OccurredAt.UTC().Format(time.RFC3339Nano)}
+	set(HeaderOccurredAt, e.OccurredAt.UTC().Format(time.RFC3339Nano))
 	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
 }
 

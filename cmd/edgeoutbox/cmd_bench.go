@@ -38,7 +38,7 @@ type benchLine struct {
 
 func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd)
-	events := fs.Int("events", 20000, "events per emit measurement")
+	events := fs.Int("events", 50000, "events per emit measurement")
 	backlog := fs.Int("backlog", 200000, "events in each drain backlog")
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
 	only := fs.String("only", "", "run one group: emit, drain or nats")

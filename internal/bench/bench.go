@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
@@ -19,6 +20,34 @@ type Result struct {
 	Name    string
 	Events  int
 	Elapsed time.Duration
+	// CPU is the processor time the whole process used meanwhile (an in-process NATS
+	// server included); CPU/Elapsed is how many cores the run kept busy.
+	CPU time.Duration
+}
+
+// Cores is the average number of cores busy during the run.
+func (r Result) Cores() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.CPU) / float64(r.Elapsed)
+}
+
+// measure runs f and fills in its CPU time.
+func measure(f func() (Result, error)) (Result, error) {
+	before := processCPU()
+	r, err := f()
+	r.CPU = processCPU() - before
+	return r, err
+}
+
+// processCPU is the user plus system time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Rate is events per second.
@@ -54,8 +83,8 @@ func (c Comparison) String() string {
 		}
 		verdict = fmt.Sprintf("  (target %.2f: %s)", c.Target, verdict)
 	}
-	return fmt.Sprintf("%-34s %10.0f ev/s   %-30s %10.0f ev/s   ratio %.2f%s",
-		c.Subject.Name, c.Subject.Rate(), c.Baseline.Name, c.Baseline.Rate(), c.Ratio(), verdict)
+	return fmt.Sprintf("%-32s %8.0f ev/s %4.1f cores | %-34s %8.0f ev/s %4.1f cores | ratio %.2f%s",
+		c.Subject.Name, c.Subject.Rate(), c.Subject.Cores(), c.Baseline.Name, c.Baseline.Rate(), c.Baseline.Cores(), c.Ratio(), verdict)
 }
 
 // Compare measures subject and baseline alternately, reps times each, and keeps the
@@ -64,11 +93,11 @@ func (c Comparison) String() string {
 func Compare(reps int, target float64, subject, baseline func() (Result, error)) (Comparison, error) {
 	c := Comparison{Target: target}
 	for i := 0; i < max(reps, 1); i++ {
-		b, err := baseline()
+		b, err := measure(baseline)
 		if err != nil {
 			return c, err
 		}
-		s, err := subject()
+		s, err := measure(subject)
 		if err != nil {
 			return c, err
 		}

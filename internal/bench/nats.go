@@ -178,8 +178,9 @@ func RelayCore(ctx context.Context, dir, path string, n int) (Result, error) {
 }
 
 // NATSSuite compares the relay's drain of an n-event backlog to JetStream with raw
-// JetStream publishing of the same messages, and to core NATS with the raw SQLite
-// drain; best of reps runs each.
+// JetStream publishing of the same messages (and with the two raw baselines, SQLite
+// drain and JetStream publishing, run one after the other), and to core NATS with the
+// raw SQLite drain; best of reps runs each.
 func NATSSuite(ctx context.Context, dir string, n, reps int) ([]Comparison, error) {
 	template := dbPath(dir, "nats-backlog")
 	if err := MakeBacklog(ctx, template, n); err != nil {
@@ -233,5 +234,9 @@ func NATSSuite(ctx context.Context, dir string, n, reps int) ([]Comparison, erro
 	if err != nil {
 		return nil, err
 	}
-	return []Comparison{js, core}, nil
+	// On a machine where the broker and the relay share the cores, the relay cannot do
+	// better than the SQLite drain and the JetStream publishing one after the other.
+	serial := Result{Name: "raw SQLite drain, then raw jetstream", Events: n,
+		Elapsed: js.Baseline.Elapsed + core.Baseline.Elapsed, CPU: js.Baseline.CPU + core.Baseline.CPU}
+	return []Comparison{js, {Subject: js.Subject, Baseline: serial}, core}, nil
 }
