@@ -39,3 +39,41 @@ func report3(b *testing.B) func(bench.Result, error) {
 		b.ReportMetric(r.Rate(), "events/s")
 	}
 }
+
+// Relay drains of a backlog (200 000 events; 20 000 with -short) beside their baselines,
+// measured in the same run: run with -benchtime=1x. Metrics: each side's events/s and
+// the ratio.
+func BenchmarkDrain(b *testing.B) {
+	ctx := context.Background()
+	n := 200000
+	if testing.Short() {
+		n = 20000
+	}
+	b.Run("memory", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			c, err := bench.DrainSuite(ctx, b.TempDir(), n, 1)
+			reportComparison(b, c, err)
+		}
+	})
+	b.Run("nats", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			cs, err := bench.NATSSuite(ctx, b.TempDir(), n, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reportComparison(b, cs[0], nil) // JetStream beside raw JetStream
+			b.ReportMetric(cs[2].Subject.Rate(), "core-events/s")
+			b.ReportMetric(cs[2].Ratio(), "core-ratio")
+		}
+	})
+}
+
+func reportComparison(b *testing.B, c bench.Comparison, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(c.Subject.Rate(), "events/s")
+	b.ReportMetric(c.Baseline.Rate(), "baseline-events/s")
+	b.ReportMetric(c.Ratio(), "ratio")
+}
