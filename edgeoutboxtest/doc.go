@@ -11,4 +11,12 @@
 //	go test ./... -run TestSchema -edgeoutbox.update
 //
 // and commit it.
+//
+// RunTransportConformance is the suite every edgeoutbox transport passes (memory,
+// core NATS, JetStream): delivery once with every attribute intact, batch boundaries,
+// per-entity order under injected failures, a long outage with no attempts counted,
+// permanent errors, max attempts, dead-letter retry and retention. Run it against a
+// custom transport with a Harness that says what the broker received. FaultyTransport,
+// which the suite uses to inject outages and failures, also serves in an
+// application's own tests.
 package edgeoutboxtest
