@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -259,4 +260,57 @@ func TestOpenDoesNotRewriteExistingFile(t *testing.T) {
 		}
 	}
 	checkUnchanged(t, path, snap)
+}
+
+// Several processes opening the same new database file at once all succeed: the
+// losers of the race to set it up wait instead of failing with "database is locked".
+// (Within one process SQLite's locks do not contend the same way, so this test starts
+// copies of the test binary.)
+func TestConcurrentOpensOfANewFileAcrossProcesses(t *testing.T) {
+	if os.Getenv("EDGEOUTBOX_OPEN_HELPER") != "" {
+		return // a helper process runs TestOpenHelperProcess instead
+	}
+	rounds := 10
+	if testing.Short() {
+		rounds = 3
+	}
+	for round := 0; round < rounds; round++ {
+		path := filepath.Join(t.TempDir(), "new.db")
+		var cmds []*exec.Cmd
+		var outs []*bytes.Buffer
+		for i := 0; i < 4; i++ {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestOpenHelperProcess$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "EDGEOUTBOX_OPEN_HELPER="+path)
+			out := new(bytes.Buffer)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds, outs = append(cmds, cmd), append(outs, out)
+		}
+		for i, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("round %d, process %d: %v\n%s", round, i, err, outs[i])
+			}
+		}
+	}
+}
+
+// TestOpenHelperProcess opens the database named by EDGEOUTBOX_OPEN_HELPER, emits
+// once and closes; it does nothing in a normal test run.
+func TestOpenHelperProcess(t *testing.T) {
+	path := os.Getenv("EDGEOUTBOX_OPEN_HELPER")
+	if path == "" {
+		t.Skip("helper process for TestConcurrentOpensOfANewFileAcrossProcesses")
+	}
+	e, err := Open(context.Background(), path, Config{Schema: testSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emit(context.Background(), "order_placed", orderInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

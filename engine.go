@@ -47,6 +47,24 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Two processes creating the same new file race to switch it to WAL and to set it
+	// up; SQLite answers the loser "database is locked" at once, without waiting for
+	// the busy timeout. Try again within that timeout.
+	deadline := time.Now().Add(cfg.BusyTimeout)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		e, err := openOnce(ctx, path, cfg, schema)
+		if err == nil || !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return e, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open outbox database %s: %w", path, ctx.Err())
+		}
+	}
+}
+
+func openOnce(ctx context.Context, path string, cfg Config, schema *Schema) (*Engine, error) {
 	writer, reader, err := openPools(ctx, path, cfg)
 	if err != nil {
 		return nil, err

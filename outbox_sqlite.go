@@ -170,6 +170,16 @@ func describeOpenError(path string, err error) error {
 	return fmt.Errorf("open outbox database %s: %w", path, err)
 }
 
+// isBusy reports whether err is SQLite's "database is locked" (busy or locked).
+func isBusy(err error) bool {
+	var serr *sqlite.Error
+	if !errors.As(err, &serr) {
+		return false
+	}
+	code := serr.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
 // isDiskFull reports whether err is SQLite's "database or disk is full".
 func isDiskFull(err error) bool {
 	var serr *sqlite.Error
