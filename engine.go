@@ -168,7 +168,7 @@ func (e *Engine) Schema() *Schema { return e.schema }
 // Path returns the database file path given to Open ("" for New).
 func (e *Engine) Path() string { return e.path }
 
-// Close stops the relay (waiting up to 10 seconds for an in-flight batch), finishes
+// Close stops the relay (draining due events for up to 10 seconds, see Stop), finishes
 // queued emits and closes the connections Open made. Calling it again returns nil.
 func (e *Engine) Close() error {
 	var err error

@@ -34,8 +34,12 @@ func (r *relay) run() {
 		return rec.wait()
 	}
 	defer drain()
+	// When run returns, the lease keeper and the context watcher end too.
+	defer r.cancel()
 	for {
-		if r.isStopping() {
+		// After Stop the loop drains: it goes on while due events remain and the
+		// transport takes them; any wait (nothing due, offline, no lease) ends it.
+		if r.runCtx.Err() != nil {
 			return
 		}
 		if !r.holdsLease() {
@@ -47,7 +51,7 @@ func (r *relay) run() {
 			continue
 		}
 		now := time.Now()
-		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) {
+		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) && !r.isStopping() {
 			drain()
 			cursor = claimCursor{}
 			nextCleanup = now.Add(e.cfg.RetentionInterval)

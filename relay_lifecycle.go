@@ -77,11 +77,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the relay: it finishes the batch in flight (publish and mark), claims no
-// more, and gives up the lease so another relay can take over at once. If ctx ends
-// first, the publish in flight is cancelled; its events stay pending and are published
-// again later (JetStream drops the re-send by its Nats-Msg-Id). Stop before Start, and
-// Stop twice, return nil.
+// Stop drains and stops the relay: it goes on publishing the events that are due until
+// none is left, the transport is unavailable or the relay does not hold the lease, then
+// gives up the lease so another relay can take over at once. If ctx ends first, the
+// publish in flight is cancelled; its events stay pending and are published again
+// later (JetStream drops the re-send by its Nats-Msg-Id). Stop before Start, and Stop
+// twice, return nil. Close calls Stop with a 10-second context.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	r := e.relay
@@ -175,9 +176,7 @@ func (r *relay) keepLease() {
 		}
 		select {
 		case <-ticker.C:
-		case <-r.stopping:
-			return
-		case <-r.runCtx.Done():
+		case <-r.runCtx.Done(): // the publishing loop ended (or a hard stop)
 			return
 		}
 	}

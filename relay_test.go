@@ -285,3 +285,47 @@ func (b *safeBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Stop publishes what is due before it returns; an unavailable transport ends the
+// drain at once instead of holding Stop up.
+func TestStopDrainsDueEvents(t *testing.T) {
+	ctx := context.Background()
+	mt := NewMemoryTransport()
+	e := openTest(t, Config{Transport: mt, BatchSize: 50})
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]Emission, 2000)
+	for i := range batch {
+		batch[i] = Emission{Name: "order_placed", Inputs: orderInputs(i%20, i)}
+	}
+	if _, err := e.EmitBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	if st := mustStats(t, e); st.Published != 2000 || st.Pending != 0 {
+		t.Fatalf("after Stop: %d published, %d pending; want all 2000 published", st.Published, st.Pending)
+	}
+
+	mt.SetOffline(true)
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emit(ctx, "order_placed", orderInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	if err := e.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(started); took > 5*time.Second {
+		t.Errorf("Stop with an offline transport took %v", took)
+	}
+	if st := mustStats(t, e); st.Pending != 1 {
+		t.Errorf("offline event: %d pending, want 1", st.Pending)
+	}
+}
