@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -243,8 +244,17 @@ func (e *Engine) applyCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]bool
 			return nil, e.storageError("emit: read outbox bytes", err)
 		}
 	}
+	// A duplicate key writes nothing, so it takes no room: let the insert report it.
+	duplicate, err := keysAlreadyStored(ctx, tx, rows)
+	if err != nil {
+		return nil, e.storageError("emit: look up idempotency keys", err)
+	}
 	refused := make([]bool, len(rows))
 	for i, r := range rows {
+		if duplicate[r.key] {
+			continue
+		}
+		duplicate[r.key] = true // a later row with the same key is a duplicate of this one
 		if (e.cfg.MaxPendingEvents > 0 && pending+1 > e.cfg.MaxPendingEvents) ||
 			(e.cfg.MaxOutboxBytes > 0 && bytes+r.size > e.cfg.MaxOutboxBytes) {
 			refused[i] = true
@@ -254,4 +264,31 @@ func (e *Engine) applyCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]bool
 		bytes += r.size
 	}
 	return refused, nil
+}
+
+// keysAlreadyStored returns which of the rows' idempotency keys the outbox already holds.
+func keysAlreadyStored(ctx context.Context, tx *sql.Tx, rows []*row) (map[string]bool, error) {
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = r.key
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.QueryContext(ctx, `SELECT idempotency_key FROM edgeoutbox_events
+		WHERE idempotency_key IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	stored := make(map[string]bool, len(rows))
+	for res.Next() {
+		var k string
+		if err := res.Scan(&k); err != nil {
+			return nil, err
+		}
+		stored[k] = true
+	}
+	return stored, res.Err()
 }
