@@ -155,7 +155,7 @@ func (c *committer) close() {
 }
 
 func duplicateError(r *row) error {
-	return fmt.Errorf("emit %s: idempotency key %q: %w", r.b.name, r.key, ErrDuplicateEvent)
+	return fmt.Errorf("%w: an event with idempotency key %q is already stored (nothing was written)", ErrDuplicateEvent, r.key)
 }
 
 func outboxFullError(cfg Config) error {

@@ -14,7 +14,7 @@ var (
 	ErrUnknownVersion = errors.New("edgeoutbox: unknown event version")
 	// ErrDuplicateEvent is returned when an event with the same idempotency key is already
 	// stored. Nothing is written and the caller's transaction stays usable.
-	ErrDuplicateEvent = errors.New("edgeoutbox: duplicate event (idempotency key already stored)")
+	ErrDuplicateEvent = errors.New("edgeoutbox: duplicate event")
 	// ErrInvalidInput is returned when an input or field is missing or cannot be cast.
 	ErrInvalidInput = errors.New("edgeoutbox: invalid event input")
 	// ErrInvalidDefinition is returned for a mistake in an event definition.
