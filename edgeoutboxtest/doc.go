@@ -8,7 +8,7 @@
 //
 // It fails when the file differs from what a dump would write; rewrite the file with
 //
-//	go test ./... -run TestSchema -edgeoutbox.update
+//	go test ./events -run TestSchema -edgeoutbox.update
 //
 // and commit it.
 //
