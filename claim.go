@@ -44,8 +44,6 @@ func (c claimCursor) withBlocked(entities map[string]bool) claimCursor {
 	return c
 }
 
-func (c claimCursor) isStart() bool { return c.after == 0 }
-
 // claimDue returns up to BatchSize due events in id order after cur, leaving out every
 // event of an entity whose earlier event waits for a retry, and the cursor to continue
 // from. Only the lease holder calls it, so nothing needs to be marked as claimed.
