@@ -79,7 +79,7 @@ func leftovers(t *testing.T, pkg *Package) []string {
 	var mine []string
 	for _, d := range dirs {
 		// Other packages' tests may be dumping at the same time: only this package's count.
-		if src, err := os.ReadFile(filepath.Join(d, "main.go")); err != nil || strings.Contains(string(src), pkg.ImportPath) {
+		if src, err := os.ReadFile(filepath.Join(d, "main.go")); err == nil && strings.Contains(string(src), pkg.ImportPath) {
 			mine = append(mine, d)
 		}
 	}
