@@ -343,11 +343,30 @@ func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error
 	}
 	changes := []changeOutput{}
 	var lines []string
+	breaking := 0
 	for _, n := range names {
-		for _, ch := range schema.Changes(n) {
-			changes = append(changes, changeOutput{Event: n, FromVersion: ch.FromVersion, ToVersion: ch.ToVersion,
-				Kind: string(ch.Kind), Field: ch.Field, Old: ch.Old, New: ch.New, Breaking: ch.Breaking})
-			lines = append(lines, n+" "+ch.String())
+		all := schema.Changes(n)
+		versions := schema.Versions(n)
+		for i := 1; i < len(versions); i++ {
+			v := versions[i]
+			listed := false
+			for _, ch := range all {
+				if ch.ToVersion != v.Version {
+					continue
+				}
+				listed = true
+				changes = append(changes, changeOutput{Event: n, FromVersion: ch.FromVersion, ToVersion: ch.ToVersion,
+					Kind: string(ch.Kind), Field: ch.Field, Old: ch.Old, New: ch.New, Breaking: ch.Breaking})
+				lines = append(lines, n+" "+ch.String())
+				if ch.Breaking {
+					breaking++
+				}
+			}
+			if !listed {
+				// A new version whose fields and inputs compare equal: what changed is
+				// something the comparison does not list, such as the inputs' order.
+				lines = append(lines, fmt.Sprintf("%s v%d→v%d no field or input changes (e.g. only the inputs' order changed)", n, versions[i-1].Version, v.Version))
+			}
 		}
 	}
 	if *asJSON {
@@ -361,13 +380,9 @@ func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error
 		}
 		return nil
 	}
-	breaking := 0
-	for i, l := range lines {
+	for _, l := range lines {
 		fmt.Fprintln(c.stdout, l)
-		if changes[i].Breaking {
-			breaking++
-		}
 	}
-	fmt.Fprintf(c.stdout, "%d changes, %d breaking\n", len(lines), breaking)
+	fmt.Fprintf(c.stdout, "%d changes, %d breaking\n", len(changes), breaking)
 	return nil
 }

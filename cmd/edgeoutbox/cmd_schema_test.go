@@ -206,3 +206,29 @@ cow_fed v1→v2 field_added name (string, optional, from farmer)
 		t.Errorf("unknown event: exit %d, stderr %q", r.code(), r.stderr)
 	}
 }
+
+// A version whose only change is the inputs' order is listed, not reported as "one
+// version; nothing to compare".
+func TestSchemaDiffReorderedInputs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "event_schema.json")
+	v1 := edgeoutbox.Define("cow_fed", edgeoutbox.Input("cow"), edgeoutbox.Input("farmer"),
+		edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Float))
+	v2 := edgeoutbox.Define("cow_fed", edgeoutbox.Input("farmer"), edgeoutbox.Input("cow"),
+		edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Float))
+	for _, d := range []*edgeoutbox.Definition{v1, v2} {
+		if _, err := edgeoutbox.DumpSchema(file, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := edgeoutbox.LoadSchemaFile(file)
+	if err != nil || len(s.Versions("cow_fed")) != 2 {
+		t.Skipf("reordering the inputs does not make a new version here (%v)", err)
+	}
+	for _, args := range [][]string{{"cow_fed"}, {}} {
+		r := mustRun(t, append([]string{"schema", "diff", "--schema", file}, args...)...)
+		want := "cow_fed v1→v2 no field or input changes (e.g. only the inputs' order changed)\n0 changes, 0 breaking\n"
+		if r.stdout != want {
+			t.Errorf("diff %v printed %q, want %q", args, r.stdout, want)
+		}
+	}
+}
