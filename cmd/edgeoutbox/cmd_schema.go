@@ -151,6 +151,9 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 	}
 	schema, err := edgeoutbox.LoadSchemaFile(*file)
 	if err != nil {
+		if len(rest) == 1 {
+			return errors.New(withDumpCommand(err.Error(), *file, rest[0]))
+		}
 		return err
 	}
 	versions := 0
@@ -172,7 +175,7 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 			return err
 		}
 		if res.Error != "" {
-			return errors.New(res.Error)
+			return errors.New(withDumpCommand(res.Error, *file, rest[0]))
 		}
 		fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions; the %d definitions in %s match it\n",
 			*file, len(schema.Events()), versions, len(pkg.Definitions), pkg.ImportPath)
@@ -180,6 +183,26 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 	}
 	fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions, fingerprints verified\n", *file, len(schema.Events()), versions)
 	return nil
+}
+
+// withDumpCommand replaces the library's generic hint "edgeoutbox schema dump
+// <definitions package>" in msg with the exact command for this schema file and package.
+func withDumpCommand(msg, file, pkg string) string {
+	command := "edgeoutbox schema dump "
+	if file != edgeoutbox.DefaultSchemaFile {
+		command += "--out " + shellQuote(file) + " "
+	}
+	return strings.ReplaceAll(msg, "edgeoutbox schema dump <definitions package>", command+shellQuote(pkg))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // loadSchemaForReading loads the schema file for show and diff and checks the event.

@@ -90,8 +90,27 @@ func TestSchemaCheckPackage(t *testing.T) {
 	// Against the old file, the package has drifted.
 	r = run(t, "schema", "check", "--schema", "testdata/schema_v1.json", "./testdata/defs")
 	if r.code() != 1 || !strings.Contains(r.stderr, "cow_fed changed since schema_v1.json was dumped") ||
-		!strings.Contains(r.stderr, "cow_weighed is not in schema_v1.json") || !strings.Contains(r.stderr, `"edgeoutbox schema dump <definitions package>"`) {
+		!strings.Contains(r.stderr, "cow_weighed is not in schema_v1.json") || !strings.Contains(r.stderr, `"edgeoutbox schema dump --out testdata/schema_v1.json ./testdata/defs"`) {
 		t.Errorf("drift: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}
+
+func TestWithDumpCommand(t *testing.T) {
+	msg := `x changed; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema`
+	cases := []struct{ file, pkg, want string }{
+		{edgeoutbox.DefaultSchemaFile, "./events", `"edgeoutbox schema dump ./events"`},
+		{"schemas/ev.json", "example.com/app/events", `"edgeoutbox schema dump --out schemas/ev.json example.com/app/events"`},
+		{"my schema.json", "./events", `"edgeoutbox schema dump --out 'my schema.json' ./events"`},
+	}
+	for _, c := range cases {
+		if got := withDumpCommand(msg, c.file, c.pkg); !strings.Contains(got, c.want) {
+			t.Errorf("withDumpCommand(%q, %q) = %q, want it to contain %q", c.file, c.pkg, got, c.want)
+		}
+	}
+	// With a package, a missing schema file names the exact command too.
+	r := run(t, "schema", "check", "--schema", filepath.Join(t.TempDir(), "missing.json"), "./testdata/defs")
+	if r.code() != 1 || !strings.Contains(r.stderr, `"edgeoutbox schema dump --out `) || strings.Contains(r.stderr, "<definitions package>") {
+		t.Errorf("missing file with a package: exit %d, stderr %q", r.code(), r.stderr)
 	}
 }
 
