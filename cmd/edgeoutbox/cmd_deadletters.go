@@ -42,6 +42,9 @@ func runDeadLettersList(ctx context.Context, c *cli, cmd *command, args []string
 	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
 		return err
 	}
+	if *limit < 0 || *beforeID < 0 {
+		return usageErrorf(cmd, fs, "--limit and --before-id must not be negative")
+	}
 	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})
 	if err != nil {
 		return err
@@ -67,7 +70,7 @@ func runDeadLettersList(ctx context.Context, c *cli, cmd *command, args []string
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(events) == *limit {
+	if len(events) == pageSize(*limit) {
 		fmt.Fprintf(c.stdout, "(more may follow: add --before-id %d)\n", events[len(events)-1].ID)
 	}
 	return nil

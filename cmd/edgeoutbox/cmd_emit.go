@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -118,6 +120,12 @@ func runEmit(ctx context.Context, c *cli, cmd *command, args []string) error {
 		emitted = *version
 	}
 
+	if err := checkDatabaseFile(ctx, *dbPath, true); err != nil {
+		return err
+	}
+	if err := dryEmit(ctx, schema, name, in, opts); err != nil {
+		return fmt.Errorf("emit %s: %w", name, err)
+	}
 	e, err := openOutbox(ctx, *dbPath, true, edgeoutbox.Config{Schema: schema})
 	if err != nil {
 		return err
@@ -220,4 +228,23 @@ func parseMetadata(s string) (map[string]string, error) {
 		return nil, errors.New("want a JSON object of strings, e.g. {\"request_id\":\"r1\"}, not null")
 	}
 	return md, nil
+}
+
+// dryEmit emits the event into a throwaway outbox in a temporary directory, which is
+// removed again. Casting the inputs happens only inside Engine.Emit (the library has no
+// "build without storing"), and emit creates a missing database: without this, inputs
+// that do not cast would leave a new, empty database behind at a mistyped --db path.
+func dryEmit(ctx context.Context, schema *edgeoutbox.Schema, name string, in edgeoutbox.Inputs, opts []edgeoutbox.EmitOption) error {
+	dir, err := os.MkdirTemp("", "edgeoutbox-emit-")
+	if err != nil {
+		return fmt.Errorf("check the inputs: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	e, err := edgeoutbox.Open(ctx, filepath.Join(dir, "check.db"), edgeoutbox.Config{Schema: schema})
+	if err != nil {
+		return fmt.Errorf("check the inputs: %w", err)
+	}
+	_, err = e.Emit(ctx, name, in, opts...)
+	e.Close()
+	return err
 }

@@ -96,18 +96,25 @@ func TestEmitBadInput(t *testing.T) {
 			if r.code() != c.code || !strings.Contains(r.stderr, c.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", r.code(), r.stderr, c.code, c.want)
 			}
-			if c.code == 2 {
-				if _, err := os.Stat(db); !os.IsNotExist(err) {
-					t.Errorf("a usage error created the database")
-				}
+			// Not even inputs that fail to cast create the database.
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("a failed emit created %s", entries[0].Name())
 			}
 		})
 	}
-	// Input errors are found after the database is opened; nothing was stored.
-	if _, err := os.Stat(db); err == nil {
-		if st, err := openForTest(t, db).Stats(context.Background()); err != nil || st.Pending != 0 {
-			t.Errorf("stats after failed emits: %+v, %v", st, err)
-		}
+}
+
+// Inputs that fail to cast leave an existing outbox as it was, and a good emit after
+// the check stores the event once.
+func TestEmitBadInputExistingOutbox(t *testing.T) {
+	db := newOutbox(t)
+	r := run(t, "emit", "cow_fed", "--db", db, "--schema", golden, "--input", `cow={"class_name":"Cow","id":7,"version":3}`)
+	if r.code() != 1 || !strings.Contains(r.stderr, `field "weight" is required`) {
+		t.Errorf("exit %d, stderr %q", r.code(), r.stderr)
+	}
+	emitCows(t, db, 1)
+	if st, err := openForTest(t, db).Stats(context.Background()); err != nil || st.Pending != 1 {
+		t.Errorf("stats: %+v, %v; want one pending event", st, err)
 	}
 }
 

@@ -177,3 +177,29 @@ func TestBenchSmall(t *testing.T) {
 		t.Errorf("bench --only everything: %v", err)
 	}
 }
+
+// The "more may follow" hint appears for a full page as the library counts it: --limit
+// 0 means 100 and anything above 1000 means 1000.
+func TestPageSize(t *testing.T) {
+	for n, want := range map[int]int{0: 100, 1: 1, 100: 100, 1000: 1000, 1001: 1000, 5000: 1000} {
+		if got := pageSize(n); got != want {
+			t.Errorf("pageSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestDeadLettersListPaging(t *testing.T) {
+	db := newOutbox(t)
+	deadLetters(t, db, 3)
+	r := mustRun(t, "dead-letters", "list", "--db", db, "--limit", "2")
+	if !strings.Contains(r.stdout, "(more may follow: add --before-id 2)") {
+		t.Errorf("--limit 2:\n%s", r.stdout)
+	}
+	r = mustRun(t, "dead-letters", "list", "--db", db, "--limit", "3000")
+	if strings.Contains(r.stdout, "more may follow") || strings.Count(r.stdout, "cow_fed v2") != 3 {
+		t.Errorf("--limit 3000:\n%s", r.stdout)
+	}
+	if r := run(t, "dead-letters", "list", "--db", db, "--limit", "-1"); r.code() != 2 || !strings.Contains(r.stderr, "must not be negative") {
+		t.Errorf("--limit -1: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}

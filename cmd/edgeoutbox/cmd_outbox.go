@@ -149,10 +149,20 @@ func runOutboxList(ctx context.Context, c *cli, cmd *command, args []string) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if n := filter.Limit; n == 0 && len(events) == 100 || n > 0 && len(events) == min(n, 1000) {
+	if len(events) == pageSize(filter.Limit) {
 		fmt.Fprintf(c.stdout, "(more may follow: add --before-id %d)\n", events[len(events)-1].ID)
 	}
 	return nil
+}
+
+// pageSize is the number of events a list asks for with --limit n returns at most:
+// the library reads 0 as its default of 100 and caps the rest at 1000. A full page
+// means more may follow.
+func pageSize(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return min(n, 1000)
 }
 
 // durationValue is a flag accepting Go durations plus days ("7d", "1d12h") and

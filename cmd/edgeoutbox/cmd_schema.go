@@ -151,6 +151,9 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 	}
 	schema, err := edgeoutbox.LoadSchemaFile(*file)
 	if err != nil {
+		if len(rest) == 1 {
+			return errors.New(withDumpCommand(err.Error(), *file, rest[0]))
+		}
 		return err
 	}
 	versions := 0
@@ -172,7 +175,7 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 			return err
 		}
 		if res.Error != "" {
-			return errors.New(res.Error)
+			return errors.New(withDumpCommand(res.Error, *file, rest[0]))
 		}
 		fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions; the %d definitions in %s match it\n",
 			*file, len(schema.Events()), versions, len(pkg.Definitions), pkg.ImportPath)
@@ -180,6 +183,26 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 	}
 	fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions, fingerprints verified\n", *file, len(schema.Events()), versions)
 	return nil
+}
+
+// withDumpCommand replaces the library's generic hint "edgeoutbox schema dump
+// <definitions package>" in msg with the exact command for this schema file and package.
+func withDumpCommand(msg, file, pkg string) string {
+	command := "edgeoutbox schema dump "
+	if file != edgeoutbox.DefaultSchemaFile {
+		command += "--out " + shellQuote(file) + " "
+	}
+	return strings.ReplaceAll(msg, "edgeoutbox schema dump <definitions package>", command+shellQuote(pkg))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // loadSchemaForReading loads the schema file for show and diff and checks the event.
@@ -343,11 +366,30 @@ func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error
 	}
 	changes := []changeOutput{}
 	var lines []string
+	breaking := 0
 	for _, n := range names {
-		for _, ch := range schema.Changes(n) {
-			changes = append(changes, changeOutput{Event: n, FromVersion: ch.FromVersion, ToVersion: ch.ToVersion,
-				Kind: string(ch.Kind), Field: ch.Field, Old: ch.Old, New: ch.New, Breaking: ch.Breaking})
-			lines = append(lines, n+" "+ch.String())
+		all := schema.Changes(n)
+		versions := schema.Versions(n)
+		for i := 1; i < len(versions); i++ {
+			v := versions[i]
+			listed := false
+			for _, ch := range all {
+				if ch.ToVersion != v.Version {
+					continue
+				}
+				listed = true
+				changes = append(changes, changeOutput{Event: n, FromVersion: ch.FromVersion, ToVersion: ch.ToVersion,
+					Kind: string(ch.Kind), Field: ch.Field, Old: ch.Old, New: ch.New, Breaking: ch.Breaking})
+				lines = append(lines, n+" "+ch.String())
+				if ch.Breaking {
+					breaking++
+				}
+			}
+			if !listed {
+				// A new version whose fields and inputs compare equal: what changed is
+				// something the comparison does not list, such as the inputs' order.
+				lines = append(lines, fmt.Sprintf("%s v%d→v%d no field or input changes (e.g. only the inputs' order changed)", n, versions[i-1].Version, v.Version))
+			}
 		}
 	}
 	if *asJSON {
@@ -361,13 +403,9 @@ func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error
 		}
 		return nil
 	}
-	breaking := 0
-	for i, l := range lines {
+	for _, l := range lines {
 		fmt.Fprintln(c.stdout, l)
-		if changes[i].Breaking {
-			breaking++
-		}
 	}
-	fmt.Fprintf(c.stdout, "%d changes, %d breaking\n", len(lines), breaking)
+	fmt.Fprintf(c.stdout, "%d changes, %d breaking\n", len(changes), breaking)
 	return nil
 }

@@ -15,11 +15,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/event_schema.golden.json")
 
-// skipSlow skips tests that build a program with "go run" under -short.
+// skipSlow skips tests that build a program with "go build" under -short.
 func skipSlow(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds a program with go run; skipped with -short")
+		t.Skip("builds a program with go build; skipped with -short")
 	}
 }
 
@@ -72,8 +72,12 @@ func TestSchemaDumpGolden(t *testing.T) {
 	if again, _ := os.ReadFile(out); !bytes.Equal(again, got) {
 		t.Error("a second dump changed the file")
 	}
-	if leftovers, _ := filepath.Glob("../../_edgeoutbox_schema_*"); len(leftovers) > 0 {
-		t.Errorf("the generated program was not removed: %v", leftovers)
+	// Only this package's: the tests of internal/schemadump may be dumping at the same time.
+	leftovers, _ := filepath.Glob("../../_edgeoutbox_schema_*")
+	for _, d := range leftovers {
+		if src, err := os.ReadFile(filepath.Join(d, "main.go")); err == nil && strings.Contains(string(src), "cmd/edgeoutbox/testdata/defs") {
+			t.Errorf("the generated program was not removed: %s", d)
+		}
 	}
 }
 
@@ -86,8 +90,27 @@ func TestSchemaCheckPackage(t *testing.T) {
 	// Against the old file, the package has drifted.
 	r = run(t, "schema", "check", "--schema", "testdata/schema_v1.json", "./testdata/defs")
 	if r.code() != 1 || !strings.Contains(r.stderr, "cow_fed changed since schema_v1.json was dumped") ||
-		!strings.Contains(r.stderr, "cow_weighed is not in schema_v1.json") || !strings.Contains(r.stderr, `"edgeoutbox schema dump <definitions package>"`) {
+		!strings.Contains(r.stderr, "cow_weighed is not in schema_v1.json") || !strings.Contains(r.stderr, `"edgeoutbox schema dump --out testdata/schema_v1.json ./testdata/defs"`) {
 		t.Errorf("drift: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}
+
+func TestWithDumpCommand(t *testing.T) {
+	msg := `x changed; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema`
+	cases := []struct{ file, pkg, want string }{
+		{edgeoutbox.DefaultSchemaFile, "./events", `"edgeoutbox schema dump ./events"`},
+		{"schemas/ev.json", "example.com/app/events", `"edgeoutbox schema dump --out schemas/ev.json example.com/app/events"`},
+		{"my schema.json", "./events", `"edgeoutbox schema dump --out 'my schema.json' ./events"`},
+	}
+	for _, c := range cases {
+		if got := withDumpCommand(msg, c.file, c.pkg); !strings.Contains(got, c.want) {
+			t.Errorf("withDumpCommand(%q, %q) = %q, want it to contain %q", c.file, c.pkg, got, c.want)
+		}
+	}
+	// With a package, a missing schema file names the exact command too.
+	r := run(t, "schema", "check", "--schema", filepath.Join(t.TempDir(), "missing.json"), "./testdata/defs")
+	if r.code() != 1 || !strings.Contains(r.stderr, `"edgeoutbox schema dump --out `) || strings.Contains(r.stderr, "<definitions package>") {
+		t.Errorf("missing file with a package: exit %d, stderr %q", r.code(), r.stderr)
 	}
 }
 
@@ -200,5 +223,31 @@ cow_fed v1→v2 field_added name (string, optional, from farmer)
 	r = run(t, "schema", "diff", "--schema", golden, "cow_sang")
 	if r.code() != 1 || !strings.Contains(r.stderr, "edgeoutbox schema show") {
 		t.Errorf("unknown event: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}
+
+// A version whose only change is the inputs' order is listed, not reported as "one
+// version; nothing to compare".
+func TestSchemaDiffReorderedInputs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "event_schema.json")
+	v1 := edgeoutbox.Define("cow_fed", edgeoutbox.Input("cow"), edgeoutbox.Input("farmer"),
+		edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Float))
+	v2 := edgeoutbox.Define("cow_fed", edgeoutbox.Input("farmer"), edgeoutbox.Input("cow"),
+		edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Float))
+	for _, d := range []*edgeoutbox.Definition{v1, v2} {
+		if _, err := edgeoutbox.DumpSchema(file, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := edgeoutbox.LoadSchemaFile(file)
+	if err != nil || len(s.Versions("cow_fed")) != 2 {
+		t.Skipf("reordering the inputs does not make a new version here (%v)", err)
+	}
+	for _, args := range [][]string{{"cow_fed"}, {}} {
+		r := mustRun(t, append([]string{"schema", "diff", "--schema", file}, args...)...)
+		want := "cow_fed v1→v2 no field or input changes (e.g. only the inputs' order changed)\n0 changes, 0 breaking\n"
+		if r.stdout != want {
+			t.Errorf("diff %v printed %q, want %q", args, r.stdout, want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/migrations"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -59,20 +60,48 @@ func checkDatabaseFile(ctx context.Context, path string, create bool) error {
 	if !bytes.Equal(head, sqliteHeader) {
 		return fmt.Errorf("%s is not a SQLite database (the file was not changed): point --db at the outbox's database file", path)
 	}
-	hasTables, err := probeReadOnly(ctx, path)
+	hasTables, version, err := probeReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
-	if !hasTables && !create {
+	if create {
+		return nil
+	}
+	if !hasTables {
 		return fmt.Errorf("%s is a SQLite database without outbox tables (the file was not changed): run \"edgeoutbox migrate --db %s\" to add them", path, path)
+	}
+	// Opening runs the pending migrations; a command that only reads or maintains an
+	// outbox must not upgrade it behind the user's back. (A version newer than this
+	// program knows is refused by edgeoutbox.Open.)
+	if version >= 0 {
+		latest, err := latestMigration()
+		if err != nil {
+			return err
+		}
+		if version < latest {
+			return fmt.Errorf("%s is at outbox schema version %d, older than this edgeoutbox's %d (the file was not changed): run \"edgeoutbox migrate --db %s\" to upgrade it", path, version, latest, path)
+		}
 	}
 	return nil
 }
 
+// latestMigration returns the version of the newest migration this program knows.
+func latestMigration() (int64, error) {
+	all, err := migrations.All()
+	if err != nil {
+		return 0, err
+	}
+	if len(all) == 0 {
+		return 0, nil
+	}
+	return int64(all[len(all)-1].Version), nil
+}
+
 // probeReadOnly opens path read-only and reads its schema and migration version, which
-// is where a damaged file shows first. It reports whether the outbox tables exist.
+// is where a damaged file shows first. It reports whether the outbox tables exist and
+// the highest migration version applied (0 if none, -1 if it could not be read).
 // Errors other than "not a database" and "corrupt" are left for the real open to report.
-func probeReadOnly(ctx context.Context, path string) (bool, error) {
+func probeReadOnly(ctx context.Context, path string) (bool, int64, error) {
 	// Read-only is not enough: opening a WAL-mode file creates its -wal and -shm files.
 	// Without a -wal file there is nothing but the main file to read, and immutable=1
 	// reads it without creating anything; with one, the files exist already.
@@ -82,23 +111,23 @@ func probeReadOnly(ctx context.Context, path string) (bool, error) {
 	}
 	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?"+params)
 	if err != nil {
-		return false, nil
+		return false, -1, nil
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	var n int
+	var v sql.NullInt64
 	err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'edgeoutbox_migrations'").Scan(&n)
 	if err == nil && n > 0 {
-		var v sql.NullInt64
 		err = db.QueryRowContext(ctx, "SELECT MAX(version) FROM edgeoutbox_migrations").Scan(&v)
 	}
 	if err != nil {
 		if damaged(err) {
-			return false, fmt.Errorf("%s is damaged: SQLite says %q (the file was not changed): restore it from a backup", path, sqliteMessage(err))
+			return false, -1, fmt.Errorf("%s is damaged: SQLite says %q (the file was not changed): restore it from a backup", path, sqliteMessage(err))
 		}
-		return true, nil
+		return true, -1, nil
 	}
-	return n > 0, nil
+	return n > 0, v.Int64, nil
 }
 
 // damaged reports whether err says the file is not a database or is corrupt.

@@ -153,3 +153,47 @@ func TestDirectoryAsDatabase(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code(), r.stderr)
 	}
 }
+
+// A database behind this program's migrations (here: only the bookkeeping table, as an
+// interrupted or older migrate leaves it) is not upgraded by the read-only commands:
+// they name migrate and leave the file byte for byte as it was.
+func TestOlderDatabaseIsNotMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE edgeoutbox_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+	for _, args := range readOnlyCommands {
+		r := run(t, append(args, "--db", path)...)
+		if r.code() != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "at outbox schema version 0, older than") ||
+			!strings.Contains(r.stderr, `"edgeoutbox migrate --db `+path+`"`) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code(), r.stderr)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+			t.Fatalf("%v changed the database", args)
+		}
+	}
+	mustRun(t, "migrate", "--db", path)
+	mustRun(t, "outbox", "stats", "--db", path)
+}
+
+// A database newer than this program is still refused (by edgeoutbox.Open).
+func TestNewerDatabaseIsRefused(t *testing.T) {
+	path := newOutbox(t)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO edgeoutbox_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if r := run(t, "outbox", "stats", "--db", path); r.code() != 1 {
+		t.Errorf("exit %d, stderr %q; want 1", r.code(), r.stderr)
+	}
+}

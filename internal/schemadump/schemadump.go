@@ -2,7 +2,8 @@
 // event definitions of a user's Go package, the way Go code generators do: it finds the
 // package with "go list", finds its exported package-level variables set with
 // edgeoutbox.Define(...) by parsing the source, writes a tiny main package inside the
-// user's module that imports the package, runs it with "go run" and removes it.
+// user's module that imports the package, builds it with "go build", runs the binary
+// and removes both.
 package schemadump
 
 import (
@@ -18,10 +19,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 	"unicode"
 
 	"github.com/edgeoutbox/edgeoutbox"
@@ -246,11 +249,20 @@ func main() {
 	if err != nil {
 		res.Error = err.Error()
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+	out, err := json.Marshal(res)
+	if err == nil {
+		err = os.WriteFile(os.Args[3], out, 0o644)
+	}
+	if err != nil {
+		os.Stderr.WriteString("write result: " + err.Error() + "\n")
 		os.Exit(3)
 	}
 }
 `))
+
+// waitDelay bounds how long a killed command may keep its output pipes open (a
+// compiler it started, say) before Wait gives up on them.
+const waitDelay = 2 * time.Second
 
 func (t *Tool) run(ctx context.Context, pkg *Package, mode, schemaPath string) (*Result, error) {
 	abs, err := filepath.Abs(schemaPath)
@@ -259,6 +271,8 @@ func (t *Tool) run(ctx context.Context, pkg *Package, mode, schemaPath string) (
 	}
 	// Inside the user's module, so that the import resolves with the module's own
 	// go.mod (its edgeoutbox version included); "_" keeps it out of ./... patterns.
+	// The program, its binary and its result all live here and go with it on every
+	// path, cancellation included.
 	dir, err := os.MkdirTemp(pkg.ModuleDir, "_edgeoutbox_schema_")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary directory in module %s: %w", pkg.ModuleDir, err)
@@ -271,26 +285,60 @@ func (t *Tool) run(ctx context.Context, pkg *Package, mode, schemaPath string) (
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), src.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("write definitions program: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, t.Go, "run", ".", mode, abs)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	var res Result
-	if jsonErr := json.Unmarshal(stdout.Bytes(), &res); runErr != nil || jsonErr != nil {
-		if t.Stderr != nil {
-			t.Stderr.Write(stderr.Bytes())
-		}
-		cause := runErr
-		if cause == nil {
-			cause = jsonErr
-		}
-		if t.Stderr != nil {
-			return nil, fmt.Errorf("%w: go run for package %s: %v (the go command's output is above)", ErrBuild, pkg.ImportPath, cause)
-		}
-		return nil, fmt.Errorf("%w: go run for package %s: %v: %s", ErrBuild, pkg.ImportPath, cause, firstLine(stderr.String()))
+
+	// Build, then run the binary itself: killing "go run" on cancellation would leave
+	// the program it started running, holding the output pipes.
+	bin := filepath.Join(dir, "prog")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
 	}
-	return &res, nil
+	build := exec.CommandContext(ctx, t.Go, "build", "-o", bin, ".")
+	build.Dir = dir
+	build.WaitDelay = waitDelay
+	var buildOut bytes.Buffer
+	build.Stdout, build.Stderr = &buildOut, &buildOut
+	if err := build.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("build definitions program for package %s: %w", pkg.ImportPath, context.Cause(ctx))
+		}
+		if t.Stderr != nil {
+			t.Stderr.Write(buildOut.Bytes())
+			return nil, fmt.Errorf("%w: go build for package %s: %v (the go command's output is above)", ErrBuild, pkg.ImportPath, err)
+		}
+		return nil, fmt.Errorf("%w: go build for package %s: %v: %s", ErrBuild, pkg.ImportPath, err, firstLine(buildOut.String()))
+	}
+
+	// The result goes to a file, not stdout, so that whatever the definitions package
+	// prints (in an init function, say) cannot garble it; that output goes to Stderr.
+	resultPath := filepath.Join(dir, "result.json")
+	cmd := exec.CommandContext(ctx, bin, mode, abs, resultPath)
+	cmd.Dir = dir
+	cmd.WaitDelay = waitDelay
+	var stderr bytes.Buffer
+	if t.Stderr != nil {
+		cmd.Stdout, cmd.Stderr = t.Stderr, t.Stderr
+	} else {
+		cmd.Stderr = &stderr
+	}
+	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("run definitions program for package %s: %w", pkg.ImportPath, context.Cause(ctx))
+	}
+	var res Result
+	data, readErr := os.ReadFile(resultPath)
+	if runErr == nil && readErr == nil {
+		if runErr = json.Unmarshal(data, &res); runErr == nil {
+			return &res, nil
+		}
+	}
+	cause := runErr
+	if cause == nil {
+		cause = fmt.Errorf("no result: %w", readErr)
+	}
+	if t.Stderr != nil {
+		return nil, fmt.Errorf("%w: the definitions program for package %s: %v (its output is above)", ErrBuild, pkg.ImportPath, cause)
+	}
+	return nil, fmt.Errorf("%w: the definitions program for package %s: %v: %s", ErrBuild, pkg.ImportPath, cause, firstLine(stderr.String()))
 }
 
 func firstLine(s string) string {
