@@ -54,11 +54,13 @@ func report(stderr io.Writer, err error) int {
 }
 
 // oneLine keeps a message on one line and drops the library's own "edgeoutbox: "
-// prefix, which the line already starts with.
+// prefixes (the library's sentinel errors carry one, wherever they are wrapped), which
+// the line already starts with.
 func oneLine(msg string) string {
 	for strings.HasPrefix(msg, "edgeoutbox: ") {
 		msg = strings.TrimPrefix(msg, "edgeoutbox: ")
 	}
+	msg = strings.ReplaceAll(msg, ": edgeoutbox: ", ": ")
 	msg = strings.TrimSpace(msg)
 	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
 }
