@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -159,11 +160,61 @@ func parseIntNumber(s string) (int64, error) {
 		}
 		return n, nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, cannot(Int, "out of range")
+	return decimalToInt(s)
+}
+
+// decimalToInt converts a JSON number literal with a fraction or exponent to int64,
+// deciding on the decimal text itself: going through float64 would round
+// "9007199254740993.0" to ...992 and "1.0000000000000000001" to 1.
+func decimalToInt(s string) (int64, error) {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
 	}
-	return floatToInt(f)
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return 0, nil // zero, whatever the exponent ("0e999", "-0.0")
+	}
+	// The value is digits × 10^e. The exponent saturates so that a huge one cannot
+	// overflow; no string is ever built from it.
+	e := -len(frac)
+	if exp != "" {
+		expNeg := exp[0] == '-'
+		if exp[0] == '-' || exp[0] == '+' {
+			exp = exp[1:]
+		}
+		x := 0
+		for i := 0; i < len(exp) && x < 1<<30; i++ {
+			x = x*10 + int(exp[i]-'0')
+		}
+		if expNeg {
+			x = -x
+		}
+		e += x
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	e += len(digits) - len(trimmed)
+	digits = trimmed
+	switch {
+	case e < 0:
+		return 0, cannot(Int, "not a whole number")
+	case len(digits)+e > 19:
+		return 0, cannot(Int, "out of range for int64")
+	}
+	text := digits + strings.Repeat("0", e)
+	if neg {
+		text = "-" + text
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, cannot(Int, "out of range for int64")
+	}
+	return n, nil
 }
 
 func castFloat(v any) (float64, error) {
@@ -235,7 +286,25 @@ func parseFloatString(s, what string) (float64, error) {
 	if err != nil {
 		return 0, cannot(Float, "out of float64 range")
 	}
+	if f == 0 && !isZeroLiteral(s) {
+		// "1e-400" rounds to 0: storing 0 would silently change the value.
+		return 0, cannot(Float, "too close to zero for float64")
+	}
 	return f, nil
+}
+
+// isZeroLiteral reports whether the JSON number literal s has only zero digits
+// before its exponent.
+func isZeroLiteral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 func castBool(v any) (bool, error) {

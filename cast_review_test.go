@@ -1,0 +1,62 @@
+package edgeoutbox
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestCastIntExactDecimal: an int read from a json.Number with a fraction or exponent
+// is decided on the decimal text, never rounded through float64.
+func TestCastIntExactDecimal(t *testing.T) {
+	runCastCases(t, Int, []castCase{
+		{"2^53+1 with fraction", json.Number("9007199254740993.0"), "9007199254740993", ""},
+		{"max int64 with fraction", json.Number("9223372036854775807.0"), "9223372036854775807", ""},
+		{"min int64 with fraction", json.Number("-9223372036854775808.000"), "-9223372036854775808", ""},
+		{"min int64 as exponent", json.Number("-9.223372036854775808e18"), "-9223372036854775808", ""},
+		{"shifted fraction", json.Number("0.5e1"), "5", ""},
+		{"trailing zeros and negative exponent", json.Number("1200e-2"), "12", ""},
+		{"exponent", json.Number("1E3"), "1000", ""},
+		{"zero huge exponent", json.Number("0e999"), "0", ""},
+		{"zero huge negative exponent", json.Number("-0.000e-99999999999999999999"), "0", ""},
+		{"tiny fraction", json.Number("1.0000000000000000001"), "", "not a whole number"},
+		{"underflow", json.Number("1e-400"), "", "not a whole number"},
+		{"huge negative exponent", json.Number("5e-99999999999999999999999"), "", "not a whole number"},
+		{"half", json.Number("2.5"), "", "not a whole number"},
+		{"max int64 plus one", json.Number("9223372036854775808.0"), "", "out of range for int64"},
+		{"min int64 minus one", json.Number("-9223372036854775809e0"), "", "out of range for int64"},
+		{"huge exponent", json.Number("1e400"), "", "out of range for int64"},
+		{"enormous exponent", json.Number("1e99999999999999999999999"), "", "out of range for int64"},
+		{"numeric string with fraction", "9007199254740993.0", "", "not an integer literal"},
+	})
+}
+
+// TestCastFloatUnderflow: a non-zero literal that float64 rounds to zero is refused;
+// zero literals and overflow behave as before.
+func TestCastFloatUnderflow(t *testing.T) {
+	runCastCases(t, Float, []castCase{
+		{"json.Number underflow", json.Number("1e-400"), "", "too close to zero"},
+		{"string underflow", "-2.5e-330", "", "too close to zero"},
+		{"smallest denormal", json.Number("5e-324"), "5e-324", ""},
+		{"zero with exponent", json.Number("0.000e-999"), "0", ""},
+		{"negative zero", json.Number("-0"), "-0", ""},
+		{"overflow", json.Number("1e400"), "", "out of float64 range"},
+	})
+}
+
+// TestCastIntExactDecimalInputError: the refusal reaches the caller as an InputError
+// naming the event, the field and the Go type.
+func TestCastIntExactDecimalInputError(t *testing.T) {
+	s, _, err := NewSchema("").With(Define("e", Input("x"), RequiredPayload("n", From("x"), Int)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := s.lookup("e", 0)
+	_, err = v.build("e", Inputs{"x": map[string]any{"n": json.Number("1.0000000000000000001")}})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Event != "e" || ie.Field != "n" || ie.GoType != "json.Number" ||
+		!strings.Contains(ie.Problem, "not a whole number") {
+		t.Fatalf("build error %T %+v", err, err)
+	}
+}
