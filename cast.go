@@ -218,57 +218,71 @@ func decimalToInt(s string) (int64, error) {
 }
 
 func castFloat(v any) (float64, error) {
-	var f float64
+	f, _, err := castFloatBits(v)
+	return f, err
+}
+
+// castFloatBits is castFloat that also reports 32 for a float32 value, which is then
+// written with float32 digits (0.1, not 0.10000000149011612) as encoding/json does.
+func castFloatBits(v any) (float64, int, error) {
+	f, bits := 0.0, 64
 	switch x := v.(type) {
 	case float64:
 		f = x
+	case float32:
+		f, bits = float64(x), 32
 	case int:
-		return intToFloat(int64(x))
+		return with64(intToFloat(int64(x)))
 	case int64:
-		return intToFloat(x)
+		return with64(intToFloat(x))
 	case string:
-		return parseFloatString(x, "string")
+		return with64(parseFloatString(x, "string"))
 	case json.Number:
-		return parseFloatString(string(x), "json.Number")
+		return with64(parseFloatString(string(x), "json.Number"))
 	case nil:
-		return 0, errMissing
+		return 0, 0, errMissing
 	case *float64:
 		if x == nil {
-			return 0, errMissing
+			return 0, 0, errMissing
 		}
 		f = *x
 	default:
 		rv, ok := deref(v)
 		if !ok {
-			return 0, errMissing
+			return 0, 0, errMissing
 		}
 		switch rv.Kind() {
-		case reflect.Float32, reflect.Float64:
+		case reflect.Float32:
+			f, bits = rv.Float(), 32
+		case reflect.Float64:
 			f = rv.Float()
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			return intToFloat(rv.Int())
+			return with64(intToFloat(rv.Int()))
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			u := rv.Uint()
 			g := float64(u)
 			if g >= twoTo64 || uint64(g) != u {
-				return 0, cannot(Float, "integer too large to hold exactly")
+				return 0, 0, cannot(Float, "integer too large to hold exactly")
 			}
-			return g, nil
+			return g, 64, nil
 		case reflect.String:
 			what := "string"
 			if rv.Type() == reflect.TypeFor[json.Number]() {
 				what = "json.Number"
 			}
-			return parseFloatString(rv.String(), what)
+			return with64(parseFloatString(rv.String(), what))
 		default:
-			return 0, cannot(Float, "")
+			return 0, 0, cannot(Float, "")
 		}
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, cannot(Float, "not a finite number")
+		return 0, 0, cannot(Float, "not a finite number")
 	}
-	return f, nil
+	return f, bits, nil
 }
+
+// with64 adds the bit size 64 to a float64 cast result.
+func with64(f float64, err error) (float64, int, error) { return f, 64, err }
 
 func intToFloat(n int64) (float64, error) {
 	f := float64(n)
@@ -410,6 +424,11 @@ func appendRawJSON(buf []byte, raw json.RawMessage) ([]byte, error) {
 	if len(raw) == 0 {
 		return buf, errMissing
 	}
+	if !utf8.Valid(raw) {
+		// json.Valid accepts invalid UTF-8 inside strings; encoding/json would have
+		// replaced it, and consumers may reject it.
+		return buf, cannot(JSON, "json.RawMessage is not valid UTF-8")
+	}
 	n := len(buf)
 	out, err := compactJSON(buf, raw)
 	if err != nil {
@@ -438,11 +457,11 @@ func appendValue(buf []byte, t FieldType, v any) ([]byte, error) {
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case Float:
-		f, err := castFloat(v)
+		f, bits, err := castFloatBits(v)
 		if err != nil {
 			return buf, err
 		}
-		return appendJSONFloat(buf, f), nil
+		return appendJSONFloat(buf, f, bits), nil
 	case Bool:
 		b, err := castBool(v)
 		if err != nil {
@@ -463,14 +482,17 @@ func appendValue(buf []byte, t FieldType, v any) ([]byte, error) {
 	return buf, castError("has unknown field type " + string(t))
 }
 
-// appendJSONFloat formats f the way encoding/json does.
-func appendJSONFloat(b []byte, f float64) []byte {
+// appendJSONFloat formats f the way encoding/json does; bits is 32 for a float32,
+// which gets the shortest digits that identify the float32.
+func appendJSONFloat(b []byte, f float64, bits int) []byte {
 	abs := math.Abs(f)
 	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
 	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
+	b = strconv.AppendFloat(b, f, format, -1, bits)
 	if format == 'e' {
 		// clean up e-09 to e-9
 		n := len(b)

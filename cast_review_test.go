@@ -60,3 +60,31 @@ func TestCastIntExactDecimalInputError(t *testing.T) {
 		t.Fatalf("build error %T %+v", err, err)
 	}
 }
+
+// TestCastRawJSONInvalidUTF8: json.Valid accepts invalid UTF-8 inside strings, so a
+// json.RawMessage holding it must be refused explicitly.
+func TestCastRawJSONInvalidUTF8(t *testing.T) {
+	runCastCases(t, JSON, []castCase{
+		{"invalid in string", json.RawMessage("{\"a\":\"\xff\xfe\"}"), "", "not valid UTF-8"},
+		{"invalid in key", castPtr(json.RawMessage("{\"\xc3\":1}")), "", "not valid UTF-8"},
+		{"surrogate half as bytes", json.RawMessage("\"\xed\xa0\x80\""), "", "not valid UTF-8"},
+		{"valid multibyte", json.RawMessage(" {\"ä\" : \"\u2028\"} "), "{\"ä\":\"\u2028\"}", ""},
+	})
+}
+
+// TestCastFloat32Digits: a float32 is written with the shortest digits that identify
+// it, exactly as encoding/json writes it.
+func TestCastFloat32Digits(t *testing.T) {
+	for _, f := range []float32{0.1, -0.3, 1.1e-7, 3.4028235e38, 1e21, 9.99e20, 1.5, 16777216, 1e-45} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []any{f, &f, castNamedFloat(f)} {
+			got, err := appendValue(nil, Float, v)
+			if err != nil || string(got) != string(want) {
+				t.Errorf("float(%T %v) = %s, %v; want %s", v, f, got, err, want)
+			}
+		}
+	}
+}
