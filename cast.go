@@ -28,16 +28,35 @@ func cannot(t FieldType, why string) error {
 	return castError("cannot be cast to " + string(t) + ": " + why)
 }
 
-// deref follows pointers and interfaces; ok is false for nil.
-func deref(v any) (reflect.Value, bool) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+// maxIndirections is how many pointers and interfaces deref follows. A value is
+// rarely behind more than two; the limit stops a pointer cycle (var x any; x = &x)
+// from looping forever.
+const maxIndirections = 32
+
+// errTooDeep refuses a value behind more than maxIndirections pointers or interfaces.
+var errTooDeep = castError(fmt.Sprintf("is behind more than %d pointers or interfaces (a pointer cycle?)", maxIndirections))
+
+// deref follows pointers and interfaces; the error is errMissing for nil and
+// errTooDeep for a chain longer than maxIndirections.
+func deref(v any) (reflect.Value, error) {
+	return indirect(reflect.ValueOf(v))
+}
+
+// indirect is deref for a reflect.Value.
+func indirect(rv reflect.Value) (reflect.Value, error) {
+	for n := 0; rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface; n++ {
 		if rv.IsNil() {
-			return rv, false
+			return rv, errMissing
+		}
+		if n == maxIndirections {
+			return rv, errTooDeep
 		}
 		rv = rv.Elem()
 	}
-	return rv, rv.IsValid()
+	if !rv.IsValid() {
+		return rv, errMissing
+	}
+	return rv, nil
 }
 
 func castString(v any) (string, error) {
@@ -53,9 +72,9 @@ func castString(v any) (string, error) {
 		}
 		s = *x
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return "", errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return "", err
 		}
 		if rv.Kind() != reflect.String {
 			return "", cannot(String, "only strings are accepted")
@@ -112,9 +131,9 @@ func castInt(v any) (int64, error) {
 		}
 		return int64(*x), nil
 	}
-	rv, ok := deref(v)
-	if !ok {
-		return 0, errMissing
+	rv, err := deref(v)
+	if err != nil {
+		return 0, err
 	}
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -247,9 +266,9 @@ func castFloatBits(v any) (float64, int, error) {
 		}
 		f = *x
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return 0, 0, errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return 0, 0, err
 		}
 		switch rv.Kind() {
 		case reflect.Float32:
@@ -333,9 +352,9 @@ func castBool(v any) (bool, error) {
 		}
 		return *x, nil
 	}
-	rv, ok := deref(v)
-	if !ok {
-		return false, errMissing
+	rv, err := deref(v)
+	if err != nil {
+		return false, err
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -367,9 +386,9 @@ func castTime(v any) (time.Time, error) {
 	case string:
 		return parseTimeString(x)
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return t, errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return t, err
 		}
 		switch {
 		case rv.Type() == reflect.TypeFor[time.Time]():
@@ -409,6 +428,10 @@ func appendJSONValue(buf []byte, v any) ([]byte, error) {
 			return buf, errMissing
 		}
 		return appendRawJSON(buf, *x)
+	}
+	if _, err := deref(v); err == errTooDeep {
+		// encoding/json finds a cycle only after 1000 levels, and none in a long chain.
+		return buf, err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

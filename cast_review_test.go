@@ -3,8 +3,10 @@ package edgeoutbox
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCastIntExactDecimal: an int read from a json.Number with a fraction or exponent
@@ -86,5 +88,89 @@ func TestCastFloat32Digits(t *testing.T) {
 				t.Errorf("float(%T %v) = %s, %v; want %s", v, f, got, err, want)
 			}
 		}
+	}
+}
+
+// pointerChain returns v behind n pointers (**...*T).
+func pointerChain(v any, n int) any {
+	rv := reflect.ValueOf(v)
+	for range n {
+		p := reflect.New(rv.Type())
+		p.Elem().Set(rv)
+		rv = p
+	}
+	return rv.Interface()
+}
+
+// returnsSoon runs f and fails the test if it does not return within a few seconds,
+// so that a pointer cycle followed forever fails instead of hanging the suite.
+func returnsSoon(t *testing.T, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not return: a pointer cycle followed forever?")
+	}
+}
+
+// TestCastPointerCycle: a self-referencing pointer, or a chain longer than
+// maxIndirections, is refused by every field type instead of looping forever.
+func TestCastPointerCycle(t *testing.T) {
+	var cycle any
+	cycle = &cycle
+	cases := []struct {
+		name string
+		v    any
+		want string // JSON for int fields; "" means refused
+	}{
+		{"cycle", cycle, ""},
+		{"cycle behind a pointer", &cycle, ""},
+		{"33 pointers", pointerChain(7, maxIndirections+1), ""},
+		{"32 pointers", pointerChain(7, maxIndirections), "7"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, typ := range []FieldType{String, Int, Float, Bool, Time, JSON} {
+				returnsSoon(t, func() {
+					out, err := appendValue(nil, typ, c.v)
+					switch {
+					case c.want == "" && (err == nil || !strings.Contains(err.Error(), "more than 32 pointers")):
+						t.Errorf("%s: got %s, %v; want the pointer-chain error", typ, out, err)
+					case c.want != "" && typ == Int && (err != nil || string(out) != c.want):
+						t.Errorf("%s: got %s, %v; want %s", typ, out, err, c.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestBuildInputPointerCycle: an input that is a pointer cycle is reported as an
+// InputError for the field read from it; resolving it must not loop.
+func TestBuildInputPointerCycle(t *testing.T) {
+	s, _, err := NewSchema("").With(Define("e", Input("x"), RequiredPayload("n", From("x"), Int)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := s.lookup("e", 0)
+	var cycle any
+	cycle = &cycle
+	for _, in := range []any{cycle, pointerChain(map[string]any{"n": 1}, maxIndirections+1)} {
+		returnsSoon(t, func() {
+			_, err := v.build("e", Inputs{"x": in})
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Field != "n" || ie.GoType == "" || !strings.Contains(ie.Problem, "more than 32 pointers") {
+				t.Errorf("build(%T) error %T %v", in, err, err)
+			}
+		})
+	}
+	// 32 levels are still followed.
+	if b, err := v.build("e", Inputs{"x": pointerChain(map[string]any{"n": 1}, maxIndirections)}); err != nil || string(b.payload) != `{"n":1}` {
+		t.Errorf("32 levels: %s, %v", b.payload, err)
 	}
 }
