@@ -174,3 +174,37 @@ func TestBuildInputPointerCycle(t *testing.T) {
 		t.Errorf("32 levels: %s, %v", b.payload, err)
 	}
 }
+
+// TestDefineTypedNilOption: Define never panics; a nil pointer passed as an option is
+// a definition problem like a nil option.
+func TestDefineTypedNilOption(t *testing.T) {
+	var nilDefOpt DefinitionOption = defOption(nil)
+	cases := []struct {
+		name string
+		opts []DefinitionOption
+		want string
+	}{
+		{"nil *Source", []DefinitionOption{Input("a"), RequiredPayload("x", (*Source)(nil), Int)}, `payload field "x": nil option (*edgeoutbox.Source)`},
+		{"nil *FieldType", []DefinitionOption{Input("a"), RequiredPayload("x", From("a"), (*FieldType)(nil))}, `payload field "x": nil option (*edgeoutbox.FieldType)`},
+		{"nil entity option", []DefinitionOption{Input("a"), EntityID("id", From("a"), String, (*Source)(nil))}, `entity id "id": nil option (*edgeoutbox.Source)`},
+		{"untyped nil field option", []DefinitionOption{Input("a"), OptionalPayload("x", From("a"), Int, nil)}, `payload field "x": nil option`},
+		{"nil func definition option", []DefinitionOption{Input("a"), nilDefOpt}, "nil option (edgeoutbox.defOption)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("Define panicked: %v", r)
+					}
+				}()
+				err = Define("e", c.opts...).Err()
+			}()
+			var de *DefinitionError
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Err() = %v, want a DefinitionError containing %q", err, c.want)
+			}
+		})
+	}
+}

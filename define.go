@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -216,12 +217,24 @@ func OptionalInput(name string) DefinitionOption {
 	return defOption(func(b *defBuilder) { b.inputs = append(b.inputs, SchemaInput{Name: name}) })
 }
 
+// nilOption describes o when it is nil or holds a nil pointer (a (*Source)(nil) or a
+// nil *FieldType would panic when applied, and Define promises not to), else "".
+func nilOption(o any) string {
+	if o == nil {
+		return "nil option"
+	}
+	if rv := reflect.ValueOf(o); isNilable(rv.Kind()) && rv.IsNil() {
+		return fmt.Sprintf("nil option (%T)", o)
+	}
+	return ""
+}
+
 func fieldOption(role fieldRole, name string, required bool, opts []FieldOption) DefinitionOption {
 	return defOption(func(b *defBuilder) {
 		f := &fieldSpec{role: role, name: name, required: required}
 		for _, o := range opts {
-			if o == nil {
-				f.problems = append(f.problems, "nil option")
+			if p := nilOption(o); p != "" {
+				f.problems = append(f.problems, p)
 				continue
 			}
 			o.applyField(f)
@@ -280,8 +293,8 @@ func OptionalPayload(name string, opts ...FieldOption) DefinitionOption {
 func Define(name string, opts ...DefinitionOption) *Definition {
 	b := &defBuilder{typ: DefaultEventType}
 	for _, o := range opts {
-		if o == nil {
-			b.problems = append(b.problems, "nil option")
+		if p := nilOption(o); p != "" {
+			b.problems = append(b.problems, p)
 			continue
 		}
 		o.applyDefinition(b)
