@@ -208,3 +208,69 @@ func TestDefineTypedNilOption(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareNeverPanics: Compare is exported and takes hand-made versions, so
+// duplicate field names and nil versions must not make it panic.
+func TestCompareNeverPanics(t *testing.T) {
+	fields := func(names ...string) []SchemaField {
+		var fs []SchemaField
+		for _, n := range names {
+			fs = append(fs, SchemaField{Name: n, Type: Int, Required: true})
+		}
+		return fs
+	}
+	cases := []struct {
+		name     string
+		old, new *SchemaVersion
+		want     []ChangeKind
+	}{
+		{"duplicate in new", &SchemaVersion{Version: 1, Payload: fields("a")}, &SchemaVersion{Version: 2, Payload: fields("a", "a")}, nil},
+		{"duplicate in old", &SchemaVersion{Version: 1, Payload: fields("a", "a")}, &SchemaVersion{Version: 2, Payload: fields("a")}, nil},
+		{"duplicate removed", &SchemaVersion{Version: 1, Payload: fields("b", "a", "b")}, &SchemaVersion{Version: 2, Payload: fields("a")}, []ChangeKind{ChangeFieldRemoved}},
+		{"duplicate reordered", &SchemaVersion{Version: 1, Payload: fields("a", "b", "a")}, &SchemaVersion{Version: 2, Payload: fields("b", "a", "b")}, []ChangeKind{ChangePayloadReorder}},
+		{"nil old", nil, &SchemaVersion{Version: 1, Payload: fields("a")}, []ChangeKind{ChangeFieldAdded}},
+		{"nil new", &SchemaVersion{Version: 1, Payload: fields("a")}, nil, []ChangeKind{ChangeFieldRemoved}},
+		{"both nil", nil, nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []ChangeKind
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("Compare panicked: %v", r)
+					}
+				}()
+				for _, ch := range Compare(c.old, c.new) {
+					got = append(got, ch.Kind)
+				}
+			}()
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("changes %v, want %v", got, c.want)
+			}
+		})
+	}
+	// Every pair of payloads of up to three fields named a or b.
+	var lists [][]string
+	var gen func(prefix []string)
+	gen = func(prefix []string) {
+		lists = append(lists, append([]string(nil), prefix...))
+		if len(prefix) < 3 {
+			gen(append(prefix, "a"))
+			gen(append(prefix, "b"))
+		}
+	}
+	gen(nil)
+	for _, o := range lists {
+		for _, n := range lists {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("Compare(%v, %v) panicked: %v", o, n, r)
+					}
+				}()
+				Compare(&SchemaVersion{Payload: fields(o...)}, &SchemaVersion{Payload: fields(n...)})
+			}()
+		}
+	}
+}
