@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"encoding/json"
 	"errors"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -273,4 +274,33 @@ func TestCompareNeverPanics(t *testing.T) {
 			}()
 		}
 	}
+}
+
+// FuzzCastIntDecimal checks the int cast of a json.Number against exact rational
+// arithmetic: it succeeds exactly when the literal is a whole number in int64 range,
+// with that value.
+func FuzzCastIntDecimal(f *testing.F) {
+	for _, s := range []string{"9007199254740993.0", "1.0000000000000000001", "1e-400", "0.5e1", "-9.223372036854775808e18", "0e999", "12e-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isJSONNumber(s) || len(s) > 100 {
+			return
+		}
+		if i := strings.IndexAny(s, "eE"); i >= 0 && len(strings.TrimLeft(s[i+1:], "+-0")) > 3 {
+			return // big.Rat would expand a huge exponent
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("big.Rat rejects %q", s)
+		}
+		want, exact := int64(0), r.IsInt() && r.Num().IsInt64()
+		if exact {
+			want = r.Num().Int64()
+		}
+		got, err := castInt(json.Number(s))
+		if (err == nil) != exact || got != want {
+			t.Fatalf("int(json.Number %q) = %d, %v; want %d (exact %v)", s, got, err, want, exact)
+		}
+	})
 }
