@@ -24,7 +24,8 @@ import (
 //	        "042", "4.0", "0x10", "1e3"). Never bool.
 //	float   integer kinds whose value float64 holds exactly; finite floats; json.Number;
 //	        strings holding a JSON number literal ("1.5", "-2e3"; not "NaN", "Inf",
-//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them).
+//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them), and so
+//	        is a non-zero literal that float64 rounds to 0 ("1e-400").
 //	bool    bool; the strings "true" and "false" exactly.
 //	time    time.Time (the zero time too); RFC 3339 strings. Stored as RFC 3339 in UTC
 //	        with as many fractional digits as needed. Years outside 0-9999 are errors.
