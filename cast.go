@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -27,16 +28,35 @@ func cannot(t FieldType, why string) error {
 	return castError("cannot be cast to " + string(t) + ": " + why)
 }
 
-// deref follows pointers and interfaces; ok is false for nil.
-func deref(v any) (reflect.Value, bool) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+// maxIndirections is how many pointers and interfaces deref follows. A value is
+// rarely behind more than two; the limit stops a pointer cycle (var x any; x = &x)
+// from looping forever.
+const maxIndirections = 32
+
+// errTooDeep refuses a value behind more than maxIndirections pointers or interfaces.
+var errTooDeep = castError(fmt.Sprintf("is behind more than %d pointers or interfaces (a pointer cycle?)", maxIndirections))
+
+// deref follows pointers and interfaces; the error is errMissing for nil and
+// errTooDeep for a chain longer than maxIndirections.
+func deref(v any) (reflect.Value, error) {
+	return indirect(reflect.ValueOf(v))
+}
+
+// indirect is deref for a reflect.Value.
+func indirect(rv reflect.Value) (reflect.Value, error) {
+	for n := 0; rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface; n++ {
 		if rv.IsNil() {
-			return rv, false
+			return rv, errMissing
+		}
+		if n == maxIndirections {
+			return rv, errTooDeep
 		}
 		rv = rv.Elem()
 	}
-	return rv, rv.IsValid()
+	if !rv.IsValid() {
+		return rv, errMissing
+	}
+	return rv, nil
 }
 
 func castString(v any) (string, error) {
@@ -52,9 +72,9 @@ func castString(v any) (string, error) {
 		}
 		s = *x
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return "", errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return "", err
 		}
 		if rv.Kind() != reflect.String {
 			return "", cannot(String, "only strings are accepted")
@@ -111,9 +131,9 @@ func castInt(v any) (int64, error) {
 		}
 		return int64(*x), nil
 	}
-	rv, ok := deref(v)
-	if !ok {
-		return 0, errMissing
+	rv, err := deref(v)
+	if err != nil {
+		return 0, err
 	}
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -159,65 +179,129 @@ func parseIntNumber(s string) (int64, error) {
 		}
 		return n, nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, cannot(Int, "out of range")
+	return decimalToInt(s)
+}
+
+// decimalToInt converts a JSON number literal with a fraction or exponent to int64,
+// deciding on the decimal text itself: going through float64 would round
+// "9007199254740993.0" to ...992 and "1.0000000000000000001" to 1.
+func decimalToInt(s string) (int64, error) {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
 	}
-	return floatToInt(f)
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return 0, nil // zero, whatever the exponent ("0e999", "-0.0")
+	}
+	// The value is digits × 10^e. The exponent saturates so that a huge one cannot
+	// overflow; no string is ever built from it.
+	e := -len(frac)
+	if exp != "" {
+		expNeg := exp[0] == '-'
+		if exp[0] == '-' || exp[0] == '+' {
+			exp = exp[1:]
+		}
+		x := 0
+		for i := 0; i < len(exp) && x < 1<<30; i++ {
+			x = x*10 + int(exp[i]-'0')
+		}
+		if expNeg {
+			x = -x
+		}
+		e += x
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	e += len(digits) - len(trimmed)
+	digits = trimmed
+	switch {
+	case e < 0:
+		return 0, cannot(Int, "not a whole number")
+	case len(digits)+e > 19:
+		return 0, cannot(Int, "out of range for int64")
+	}
+	text := digits + strings.Repeat("0", e)
+	if neg {
+		text = "-" + text
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, cannot(Int, "out of range for int64")
+	}
+	return n, nil
 }
 
 func castFloat(v any) (float64, error) {
-	var f float64
+	f, _, err := castFloatBits(v)
+	return f, err
+}
+
+// castFloatBits is castFloat that also reports 32 for a float32 value, which is then
+// written with float32 digits (0.1, not 0.10000000149011612) as encoding/json does.
+func castFloatBits(v any) (float64, int, error) {
+	f, bits := 0.0, 64
 	switch x := v.(type) {
 	case float64:
 		f = x
+	case float32:
+		f, bits = float64(x), 32
 	case int:
-		return intToFloat(int64(x))
+		return with64(intToFloat(int64(x)))
 	case int64:
-		return intToFloat(x)
+		return with64(intToFloat(x))
 	case string:
-		return parseFloatString(x, "string")
+		return with64(parseFloatString(x, "string"))
 	case json.Number:
-		return parseFloatString(string(x), "json.Number")
+		return with64(parseFloatString(string(x), "json.Number"))
 	case nil:
-		return 0, errMissing
+		return 0, 0, errMissing
 	case *float64:
 		if x == nil {
-			return 0, errMissing
+			return 0, 0, errMissing
 		}
 		f = *x
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return 0, errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return 0, 0, err
 		}
 		switch rv.Kind() {
-		case reflect.Float32, reflect.Float64:
+		case reflect.Float32:
+			f, bits = rv.Float(), 32
+		case reflect.Float64:
 			f = rv.Float()
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			return intToFloat(rv.Int())
+			return with64(intToFloat(rv.Int()))
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			u := rv.Uint()
 			g := float64(u)
 			if g >= twoTo64 || uint64(g) != u {
-				return 0, cannot(Float, "integer too large to hold exactly")
+				return 0, 0, cannot(Float, "integer too large to hold exactly")
 			}
-			return g, nil
+			return g, 64, nil
 		case reflect.String:
 			what := "string"
 			if rv.Type() == reflect.TypeFor[json.Number]() {
 				what = "json.Number"
 			}
-			return parseFloatString(rv.String(), what)
+			return with64(parseFloatString(rv.String(), what))
 		default:
-			return 0, cannot(Float, "")
+			return 0, 0, cannot(Float, "")
 		}
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, cannot(Float, "not a finite number")
+		return 0, 0, cannot(Float, "not a finite number")
 	}
-	return f, nil
+	return f, bits, nil
 }
+
+// with64 adds the bit size 64 to a float64 cast result.
+func with64(f float64, err error) (float64, int, error) { return f, 64, err }
 
 func intToFloat(n int64) (float64, error) {
 	f := float64(n)
@@ -235,7 +319,25 @@ func parseFloatString(s, what string) (float64, error) {
 	if err != nil {
 		return 0, cannot(Float, "out of float64 range")
 	}
+	if f == 0 && !isZeroLiteral(s) {
+		// "1e-400" rounds to 0: storing 0 would silently change the value.
+		return 0, cannot(Float, "too close to zero for float64")
+	}
 	return f, nil
+}
+
+// isZeroLiteral reports whether the JSON number literal s has only zero digits
+// before its exponent.
+func isZeroLiteral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 func castBool(v any) (bool, error) {
@@ -250,9 +352,9 @@ func castBool(v any) (bool, error) {
 		}
 		return *x, nil
 	}
-	rv, ok := deref(v)
-	if !ok {
-		return false, errMissing
+	rv, err := deref(v)
+	if err != nil {
+		return false, err
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -284,9 +386,9 @@ func castTime(v any) (time.Time, error) {
 	case string:
 		return parseTimeString(x)
 	default:
-		rv, ok := deref(v)
-		if !ok {
-			return t, errMissing
+		rv, err := deref(v)
+		if err != nil {
+			return t, err
 		}
 		switch {
 		case rv.Type() == reflect.TypeFor[time.Time]():
@@ -327,6 +429,10 @@ func appendJSONValue(buf []byte, v any) ([]byte, error) {
 		}
 		return appendRawJSON(buf, *x)
 	}
+	if _, err := deref(v); err == errTooDeep {
+		// encoding/json finds a cycle only after 1000 levels, and none in a long chain.
+		return buf, err
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return buf, cannot(JSON, err.Error())
@@ -340,6 +446,11 @@ func appendJSONValue(buf []byte, v any) ([]byte, error) {
 func appendRawJSON(buf []byte, raw json.RawMessage) ([]byte, error) {
 	if len(raw) == 0 {
 		return buf, errMissing
+	}
+	if !utf8.Valid(raw) {
+		// json.Valid accepts invalid UTF-8 inside strings; encoding/json would have
+		// replaced it, and consumers may reject it.
+		return buf, cannot(JSON, "json.RawMessage is not valid UTF-8")
 	}
 	n := len(buf)
 	out, err := compactJSON(buf, raw)
@@ -369,11 +480,11 @@ func appendValue(buf []byte, t FieldType, v any) ([]byte, error) {
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case Float:
-		f, err := castFloat(v)
+		f, bits, err := castFloatBits(v)
 		if err != nil {
 			return buf, err
 		}
-		return appendJSONFloat(buf, f), nil
+		return appendJSONFloat(buf, f, bits), nil
 	case Bool:
 		b, err := castBool(v)
 		if err != nil {
@@ -394,14 +505,17 @@ func appendValue(buf []byte, t FieldType, v any) ([]byte, error) {
 	return buf, castError("has unknown field type " + string(t))
 }
 
-// appendJSONFloat formats f the way encoding/json does.
-func appendJSONFloat(b []byte, f float64) []byte {
+// appendJSONFloat formats f the way encoding/json does; bits is 32 for a float32,
+// which gets the shortest digits that identify the float32.
+func appendJSONFloat(b []byte, f float64, bits int) []byte {
 	abs := math.Abs(f)
 	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
 	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
+	b = strconv.AppendFloat(b, f, format, -1, bits)
 	if format == 'e' {
 		// clean up e-09 to e-9
 		n := len(b)

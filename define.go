@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -23,7 +24,8 @@ import (
 //	        "042", "4.0", "0x10", "1e3"). Never bool.
 //	float   integer kinds whose value float64 holds exactly; finite floats; json.Number;
 //	        strings holding a JSON number literal ("1.5", "-2e3"; not "NaN", "Inf",
-//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them).
+//	        " 1", "0x1p3"). NaN and infinities are errors (JSON cannot hold them), and so
+//	        is a non-zero literal that float64 rounds to 0 ("1e-400").
 //	bool    bool; the strings "true" and "false" exactly.
 //	time    time.Time (the zero time too); RFC 3339 strings. Stored as RFC 3339 in UTC
 //	        with as many fractional digits as needed. Years outside 0-9999 are errors.
@@ -216,12 +218,24 @@ func OptionalInput(name string) DefinitionOption {
 	return defOption(func(b *defBuilder) { b.inputs = append(b.inputs, SchemaInput{Name: name}) })
 }
 
+// nilOption describes o when it is nil or holds a nil pointer (a (*Source)(nil) or a
+// nil *FieldType would panic when applied, and Define promises not to), else "".
+func nilOption(o any) string {
+	if o == nil {
+		return "nil option"
+	}
+	if rv := reflect.ValueOf(o); isNilable(rv.Kind()) && rv.IsNil() {
+		return fmt.Sprintf("nil option (%T)", o)
+	}
+	return ""
+}
+
 func fieldOption(role fieldRole, name string, required bool, opts []FieldOption) DefinitionOption {
 	return defOption(func(b *defBuilder) {
 		f := &fieldSpec{role: role, name: name, required: required}
 		for _, o := range opts {
-			if o == nil {
-				f.problems = append(f.problems, "nil option")
+			if p := nilOption(o); p != "" {
+				f.problems = append(f.problems, p)
 				continue
 			}
 			o.applyField(f)
@@ -280,8 +294,8 @@ func OptionalPayload(name string, opts ...FieldOption) DefinitionOption {
 func Define(name string, opts ...DefinitionOption) *Definition {
 	b := &defBuilder{typ: DefaultEventType}
 	for _, o := range opts {
-		if o == nil {
-			b.problems = append(b.problems, "nil option")
+		if p := nilOption(o); p != "" {
+			b.problems = append(b.problems, p)
 			continue
 		}
 		o.applyDefinition(b)

@@ -35,6 +35,7 @@ const (
 	srcStringMap
 	srcReflectMap
 	srcStruct
+	srcTooDeep // behind more than maxIndirections pointers: a field's value is the input itself
 )
 
 // source is one resolved input value.
@@ -45,6 +46,7 @@ type source struct {
 	sm    map[string]string
 	rv    reflect.Value
 	info  *structInfo
+	orig  any // srcTooDeep: the input value
 }
 
 // resolveInput classifies an input value once per build.
@@ -70,11 +72,13 @@ func resolveInput(v any) source {
 		}
 		return source{kind: srcAttributes, attrs: a}
 	}
-	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
-		if rv.IsNil() {
-			return source{}
-		}
-		rv = rv.Elem()
+	rv, err := indirect(rv)
+	switch err {
+	case errMissing:
+		return source{}
+	case errTooDeep:
+		// Every field read from it is refused by its cast, which finds the same chain.
+		return source{kind: srcTooDeep, orig: v}
 	}
 	switch rv.Kind() {
 	case reflect.Map:
@@ -148,6 +152,8 @@ func (s *source) get(attr, norm string) (any, lookupState) {
 			return nil, absent
 		}
 		return v.Interface(), found
+	case srcTooDeep:
+		return s.orig, found
 	case srcStruct:
 		idx := s.info.index(attr, norm)
 		if idx == nil {

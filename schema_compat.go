@@ -60,8 +60,16 @@ func (c Change) String() string {
 }
 
 // Compare lists the differences from old to new, in a fixed order: event type, inputs,
-// entity, payload fields.
+// entity, payload fields. It accepts any input without panicking: a nil version
+// compares as an empty one, and of payload fields sharing a name (which only a
+// hand-made SchemaVersion can have) the first is compared.
 func Compare(old, new *SchemaVersion) []Change {
+	if old == nil {
+		old = &SchemaVersion{}
+	}
+	if new == nil {
+		new = &SchemaVersion{}
+	}
 	var out []Change
 	add := func(kind ChangeKind, field, o, n string, breaking bool) {
 		out = append(out, Change{FromVersion: old.Version, ToVersion: new.Version, Kind: kind, Field: field, Old: o, New: n, Breaking: breaking})
@@ -119,12 +127,17 @@ func Compare(old, new *SchemaVersion) []Change {
 
 	oldF := make(map[string]*SchemaField, len(old.Payload))
 	for i := range old.Payload {
-		oldF[old.Payload[i].Name] = &old.Payload[i]
+		if _, dup := oldF[old.Payload[i].Name]; !dup {
+			oldF[old.Payload[i].Name] = &old.Payload[i]
+		}
 	}
 	newF := make(map[string]bool, len(new.Payload))
-	var common []string // names in both, in new order
+	var common []string // names in both, in new order, each once
 	for i := range new.Payload {
 		n := &new.Payload[i]
+		if newF[n.Name] {
+			continue
+		}
 		newF[n.Name] = true
 		o, ok := oldF[n.Name]
 		if !ok {
@@ -145,15 +158,16 @@ func Compare(old, new *SchemaVersion) []Change {
 			add(ChangeFieldSource, n.Name, o.describe(), n.describe(), false)
 		}
 	}
+	var oldCommon []string // names in both, in old order, each once
 	for i := range old.Payload {
-		if o := &old.Payload[i]; !newF[o.Name] {
-			add(ChangeFieldRemoved, o.Name, o.describe(), "", true)
+		o := &old.Payload[i]
+		if oldF[o.Name] != o {
+			continue // a duplicate name
 		}
-	}
-	var oldCommon []string
-	for _, f := range old.Payload {
-		if newF[f.Name] {
-			oldCommon = append(oldCommon, f.Name)
+		if !newF[o.Name] {
+			add(ChangeFieldRemoved, o.Name, o.describe(), "", true)
+		} else {
+			oldCommon = append(oldCommon, o.Name)
 		}
 	}
 	for i := range common {
