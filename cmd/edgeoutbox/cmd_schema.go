@@ -223,6 +223,20 @@ func loadSchemaForReading(cmd *command, fs *flag.FlagSet, file string, rest []st
 	return schema, rest[0], nil
 }
 
+// parseSchemaReading parses the flags of "schema show" and "schema diff" (--schema,
+// --json, an optional event) and loads the schema file.
+func (c *cli) parseSchemaReading(cmd *command, args []string) (schema *edgeoutbox.Schema, event string, asJSON *bool, err error) {
+	fs := newFlagSet(cmd)
+	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to read")
+	asJSON = fs.Bool("json", false, "print as JSON")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	schema, event, err = loadSchemaForReading(cmd, fs, *file, rest)
+	return schema, event, asJSON, err
+}
+
 func unknownEventError(name, file string) error {
 	return fmt.Errorf("unknown event %q: it is not in %s; run \"edgeoutbox schema show --schema %s\" to list its events", name, file, file)
 }
@@ -235,14 +249,7 @@ type eventSummary struct {
 }
 
 func runSchemaShow(_ context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd)
-	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to read")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	schema, event, err := loadSchemaForReading(cmd, fs, *file, rest)
+	schema, event, asJSON, err := c.parseSchemaReading(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -274,7 +281,7 @@ func runSchemaShow(_ context.Context, c *cli, cmd *command, args []string) error
 		return writeJSON(c.stdout, list)
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(c.stdout, "%s has no events\n", *file)
+		fmt.Fprintf(c.stdout, "%s has no events\n", schema.File())
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
@@ -349,14 +356,7 @@ type changeOutput struct {
 }
 
 func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd)
-	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to read")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	rest, err := c.parse(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	schema, event, err := loadSchemaForReading(cmd, fs, *file, rest)
+	schema, event, asJSON, err := c.parseSchemaReading(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -397,9 +397,9 @@ func runSchemaDiff(_ context.Context, c *cli, cmd *command, args []string) error
 	}
 	if len(lines) == 0 {
 		if event != "" {
-			fmt.Fprintf(c.stdout, "%s: %s has one version; nothing to compare\n", *file, event)
+			fmt.Fprintf(c.stdout, "%s: %s has one version; nothing to compare\n", schema.File(), event)
 		} else {
-			fmt.Fprintf(c.stdout, "%s: no event has more than one version; nothing to compare\n", *file)
+			fmt.Fprintf(c.stdout, "%s: no event has more than one version; nothing to compare\n", schema.File())
 		}
 		return nil
 	}
