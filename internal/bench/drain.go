@@ -159,23 +159,29 @@ func DrainSuite(ctx context.Context, dir string, n, reps int) (Comparison, error
 		return Comparison{}, err
 	}
 	fresh := copyBacklog(dir, template)
+	noDir := func() string { return "" }
 	return Compare(reps, 0.85,
-		func() (Result, error) {
-			p, err := fresh()
-			if err != nil {
-				return Result{}, err
-			}
-			defer removeDB(p)
+		onFreshCopy(fresh, noDir, func(p, _ string) (Result, error) {
 			return RelayDrain(ctx, p, n, "relay drain, memory transport", edgeoutbox.NewMemoryTransport())
-		},
-		func() (Result, error) {
-			p, err := fresh()
-			if err != nil {
-				return Result{}, err
-			}
-			defer removeDB(p)
-			return RawDrain(ctx, p, n)
-		})
+		}),
+		onFreshCopy(fresh, noDir, func(p, _ string) (Result, error) { return RawDrain(ctx, p, n) }))
+}
+
+// onFreshCopy returns a run of drain on a new copy of the backlog and, when newDir
+// names one, a new scratch directory; both are removed afterwards.
+func onFreshCopy(fresh func() (string, error), newDir func() string, drain func(path, dir string) (Result, error)) func() (Result, error) {
+	return func() (Result, error) {
+		p, err := fresh()
+		if err != nil {
+			return Result{}, err
+		}
+		defer removeDB(p)
+		d := newDir()
+		if d != "" {
+			defer os.RemoveAll(d)
+		}
+		return drain(p, d)
+	}
 }
 
 // removeDB deletes a database file and its WAL and shared-memory files.

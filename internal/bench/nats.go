@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -193,44 +192,18 @@ func NATSSuite(ctx context.Context, dir string, n, reps int) ([]Comparison, erro
 	fresh := copyBacklog(dir, template)
 	run := 0
 	natsDir := func() string { run++; return filepath.Join(dir, fmt.Sprintf("nats-%d", run)) }
+	onCopy := func(drain func(path, natsDir string) (Result, error)) func() (Result, error) {
+		return onFreshCopy(fresh, natsDir, drain)
+	}
 	js, err := Compare(reps, 0.9,
-		func() (Result, error) {
-			p, err := fresh()
-			if err != nil {
-				return Result{}, err
-			}
-			defer removeDB(p)
-			d := natsDir()
-			defer os.RemoveAll(d)
-			return RelayJetStream(ctx, d, p, n)
-		},
-		func() (Result, error) {
-			d := natsDir()
-			defer os.RemoveAll(d)
-			return RawJetStream(ctx, d, msgs)
-		})
+		onCopy(func(p, d string) (Result, error) { return RelayJetStream(ctx, d, p, n) }),
+		onCopy(func(_, d string) (Result, error) { return RawJetStream(ctx, d, msgs) }))
 	if err != nil {
 		return nil, err
 	}
 	core, err := Compare(reps, 0,
-		func() (Result, error) {
-			p, err := fresh()
-			if err != nil {
-				return Result{}, err
-			}
-			defer removeDB(p)
-			d := natsDir()
-			defer os.RemoveAll(d)
-			return RelayCore(ctx, d, p, n)
-		},
-		func() (Result, error) {
-			p, err := fresh()
-			if err != nil {
-				return Result{}, err
-			}
-			defer removeDB(p)
-			return RawDrain(ctx, p, n)
-		})
+		onCopy(func(p, d string) (Result, error) { return RelayCore(ctx, d, p, n) }),
+		onCopy(func(p, _ string) (Result, error) { return RawDrain(ctx, p, n) }))
 	if err != nil {
 		return nil, err
 	}
