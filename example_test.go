@@ -28,7 +28,7 @@ type Order struct {
 	ClassName string  `json:"class_name"`
 	ID        int     `json:"id"`
 	Total     float64 `json:"total"`
-	Coupon    string  `json:"coupon,omitempty"`
+	Coupon    *string `json:"coupon"` // optional: nil leaves it out of the payload
 }
 
 // The whole story: define, dump the schema file, open the outbox, emit, relay, read back.
@@ -81,7 +81,7 @@ func Example() {
 	fmt.Println(ev.Name, ev.Entity.Class, ev.Entity.ID, string(ev.Payload), ev.Metadata["request_id"])
 	fmt.Println(ev.IdempotencyKey == receipt.IdempotencyKey)
 	// Output:
-	// order_placed Order 42 {"total":19.5,"coupon":""} req-7
+	// order_placed Order 42 {"total":19.5} req-7
 	// true
 }
 
