@@ -254,12 +254,12 @@ func (e *Engine) applyCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]bool
 		if duplicate[r.key] {
 			continue
 		}
-		duplicate[r.key] = true // a later row with the same key is a duplicate of this one
 		if (e.cfg.MaxPendingEvents > 0 && pending+1 > e.cfg.MaxPendingEvents) ||
 			(e.cfg.MaxOutboxBytes > 0 && bytes+r.size > e.cfg.MaxOutboxBytes) {
 			refused[i] = true
 			continue
 		}
+		duplicate[r.key] = true // a later row with the same key is a duplicate of this one
 		pending++
 		bytes += r.size
 	}

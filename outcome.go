@@ -52,7 +52,8 @@ func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event
 	if err != nil {
 		return unavailable, e.storageError("record publish outcome: begin", err)
 	}
-	if err := e.writeOutcome(ctx, tx, owner, published, failures, now); err != nil {
+	failures, err = e.writeOutcome(ctx, tx, owner, published, failures, now)
+	if err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil {
 			err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
 		}
@@ -104,7 +105,8 @@ func (e *Engine) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, published []int64, failures []failure, now time.Time) error {
+// writeOutcome returns the failures it recorded: none when owner lost the lease.
+func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, published []int64, failures []failure, now time.Time) ([]failure, error) {
 	if len(published) > 0 {
 		// A published event is not a dead letter, even if a slower path said so. A
 		// batch of consecutive ids (the usual case) is marked by range: cheaper than
@@ -118,14 +120,14 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, pub
 				WHERE id IN (SELECT value FROM json_each(?)) AND published_at IS NULL`, now.UnixNano(), idList(published))
 		}
 		if err != nil {
-			return e.storageError("mark batch published", err)
+			return nil, e.storageError("mark batch published", err)
 		}
 	}
 	if len(failures) > 0 && owner != "" {
 		var holds int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM edgeoutbox_leases WHERE name = ? AND owner = ? AND expires_at > ?",
 			relayLease, owner, now.UnixNano()).Scan(&holds); err != nil {
-			return e.storageError("record failed publish: check the relay lease", err)
+			return nil, e.storageError("record failed publish: check the relay lease", err)
 		}
 		if holds == 0 {
 			e.log.Warn().Int("failures", len(failures)).Msg("relay lost its lease: failures not recorded")
@@ -143,10 +145,10 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, pub
 				next_attempt_at = ? WHERE id = ? AND `+pendingWhere, f.attempt, msg, f.class, f.nextAt.UnixNano(), f.ev.ID)
 		}
 		if err != nil {
-			return e.storageError("record failed publish", err)
+			return nil, e.storageError("record failed publish", err)
 		}
 	}
-	return nil
+	return failures, nil
 }
 
 // afterOutcome logs and runs hooks once the outcome is committed.

@@ -103,6 +103,21 @@ func (r *relay) run() {
 			}
 			continue
 		}
+		if inFlight != nil && inFlight.sharesEntity(batch) {
+			// A later event of an entity must not reach the broker before the outcome
+			// of its earlier one is known: land the batch in flight first.
+			prev := inFlight
+			inFlight = nil
+			if l := r.land(&rec, prev, nil); !l.ok {
+				// batch was claimed as if prev went through: claim again from the start.
+				res := drain()
+				cursor = claimCursor{}
+				if r.isStopping() || !r.afterDrain(res, offline) {
+					return
+				}
+				continue
+			}
+		}
 		full := len(batch) == e.cfg.BatchSize
 		if full {
 			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, time.Now(), next) })
@@ -112,12 +127,12 @@ func (r *relay) run() {
 			prev := inFlight
 			inFlight = nil
 			if l := r.land(&rec, prev, nil); !l.ok {
-				// cur went out before prev's failure was known: its events of the
-				// entities that failed stay pending behind them.
+				// cur went out before prev's failure was known (it shares no entity
+				// with prev, so order holds); land it, then start over.
 				r.land(&rec, cur, l.failed)
 				res := drain()
 				cursor = claimCursor{}
-				if !r.afterDrain(res, offline) {
+				if r.isStopping() || !r.afterDrain(res, offline) {
 					return
 				}
 				continue
@@ -136,6 +151,9 @@ func (r *relay) run() {
 		}
 		res := drain()
 		cursor = claimCursor{}
+		if !l.ok && r.isStopping() {
+			return // a draining Stop does not retry failures: they wait for the next start
+		}
 		if next.truncated && !l.recordFailed && res.err == nil {
 			// Go on past the long scan, holding back the entities that just failed.
 			cursor = next.withBlocked(l.failed)
@@ -152,6 +170,22 @@ type flight struct {
 	wait      func() []error
 	started   time.Time
 	pipelined bool // the acks are still on their way
+}
+
+// sharesEntity reports whether batch holds an event of an entity that f holds too.
+func (f *flight) sharesEntity(batch []*Event) bool {
+	keys := make(map[string]bool, len(f.batch))
+	for _, ev := range f.batch {
+		if k := ev.Entity.key(); k != "" {
+			keys[k] = true
+		}
+	}
+	for _, ev := range batch {
+		if keys[ev.Entity.key()] {
+			return true
+		}
+	}
+	return false
 }
 
 // send publishes batch: with a PipelinedTransport it only sends it.

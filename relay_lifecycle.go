@@ -19,12 +19,15 @@ type relay struct {
 	startCtx context.Context // Start's context: its end is a hard stop
 	runCtx   context.Context // cancelled by a hard stop
 	cancel   context.CancelFunc
-	stopping chan struct{} // closed by Stop: finish the in-flight batch, claim no more
+	stopping chan struct{} // closed by Stop: drain what is due, then end
 	gained   chan struct{} // the lease keeper got the lease
 	wg       sync.WaitGroup
+	finished chan struct{} // closed once every goroutine of the relay has ended
 
-	leaseUntil atomic.Int64 // Unix nanoseconds; 0 when not held
-	stopOnce   sync.Once
+	leaseUntil  atomic.Int64 // Unix nanoseconds; 0 when not held
+	stopOnce    sync.Once
+	releaseOnce sync.Once
+	releaseErr  error
 }
 
 // Start starts the relay in the background and returns at once. It fails with
@@ -61,7 +64,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	r.startCtx = ctx
 	r.runCtx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.relay = r
+	r.finished = make(chan struct{})
 	r.wg.Add(3)
+	go func() { r.wg.Wait(); close(r.finished) }()
 	go r.keepLease()
 	go r.run()
 	go func() { // Start's context ending is a hard stop.
@@ -84,34 +89,38 @@ func (e *Engine) Start(ctx context.Context) error {
 // later (JetStream drops the re-send by its Nats-Msg-Id). Stop before Start, and Stop
 // twice, return nil. Close calls Stop with a 10-second context.
 func (e *Engine) Stop(ctx context.Context) error {
+	// The relay stays registered until it has ended, so that a concurrent Stop (or
+	// Close) waits for it too instead of closing the database under it.
 	e.mu.Lock()
 	r := e.relay
-	e.relay = nil
 	e.mu.Unlock()
 	if r == nil {
 		return nil
 	}
 	r.stop()
-	done := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(done)
-	}()
 	var err error
 	select {
-	case <-done:
+	case <-r.finished:
 	case <-ctx.Done():
 		r.cancel()
-		<-done
+		<-r.finished
 		err = fmt.Errorf("stop relay: %w", ctx.Err())
 	}
 	r.cancel()
-	releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if relErr := releaseLease(releaseCtx, e.db, r.owner); relErr != nil && err == nil {
-		err = relErr
+	r.releaseOnce.Do(func() {
+		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		r.releaseErr = releaseLease(releaseCtx, e.db, r.owner)
+		e.log.Info().Str("owner", r.owner).Msg("relay stopped")
+	})
+	e.mu.Lock()
+	if e.relay == r {
+		e.relay = nil
 	}
-	e.log.Info().Str("owner", r.owner).Msg("relay stopped")
+	e.mu.Unlock()
+	if err == nil {
+		err = r.releaseErr
+	}
 	return err
 }
 

@@ -83,51 +83,70 @@ func TestEmitRacingCloseNeverHangs(t *testing.T) {
 	}
 }
 
-// gatedPipe is a PipelinedTransport whose first batch's acks arrive only after the
-// second batch was sent, and fail for the first event.
-type gatedPipe struct {
-	mu    sync.Mutex
-	calls int
-	gate  chan struct{}
+// pipeProbe is a PipelinedTransport that holds the acks of the first batch until the
+// second batch is sent (or a second has passed), then fails the first event of the
+// first batch. It records whether the second batch went out while the first was still
+// waiting for its acks.
+type pipeProbe struct {
+	mu           sync.Mutex
+	calls        int
+	second       chan struct{}
+	overlapped   bool // the second batch was sent before the first one's acks were in
+	firstLanding bool
 }
 
-func (p *gatedPipe) Publish(ctx context.Context, ev *Event) error {
+func newPipeProbe() *pipeProbe { return &pipeProbe{second: make(chan struct{})} }
+
+func (p *pipeProbe) Publish(ctx context.Context, ev *Event) error {
 	return p.PublishBatch(ctx, []*Event{ev})[0]
 }
 
-func (p *gatedPipe) PublishBatch(ctx context.Context, evs []*Event) []error {
+func (p *pipeProbe) PublishBatch(ctx context.Context, evs []*Event) []error {
 	return p.StartBatch(ctx, evs)()
 }
 
-func (p *gatedPipe) StartBatch(ctx context.Context, evs []*Event) func() []error {
+func (p *pipeProbe) StartBatch(ctx context.Context, evs []*Event) func() []error {
 	p.mu.Lock()
 	p.calls++
 	n := p.calls
+	if n == 2 {
+		p.overlapped = p.firstLanding
+		close(p.second)
+	}
+	if n == 1 {
+		p.firstLanding = true
+	}
 	p.mu.Unlock()
 	errs := make([]error, len(evs))
 	return func() []error {
-		if n == 1 {
-			<-p.gate
-			errs[0] = errors.New("stream rejected the message")
+		if n != 1 {
+			return errs
 		}
+		select {
+		case <-p.second:
+		case <-time.After(time.Second):
+		}
+		p.mu.Lock()
+		p.firstLanding = false
+		p.mu.Unlock()
+		errs[0] = errors.New("stream rejected the message")
 		return errs
 	}
 }
 
-func (p *gatedPipe) sent() int {
+func (p *pipeProbe) result() (calls int, overlapped bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.calls
+	return p.calls, p.overlapped
 }
 
-// With two batches in flight, an event whose earlier sibling failed in the first batch
-// is kept pending behind it, though the broker took it.
-func TestPipelinedFailureHoldsBackLaterBatch(t *testing.T) {
-	p := &gatedPipe{gate: make(chan struct{})}
+// runPipeProbe emits four events for the given orders in two batches of two and
+// returns the probe once the first event's failure is recorded.
+func runPipeProbe(t *testing.T, orders [4]int) (*Engine, *pipeProbe) {
+	p := newPipeProbe()
 	e := openTest(t, Config{Transport: p, BatchSize: 2, BackoffBase: time.Hour, BackoffMax: time.Hour})
 	ctx := context.Background()
-	// ids 1..4: A(order 1) C(order 2) | B(order 1) D(order 3)
-	for _, order := range []int{1, 2, 1, 3} {
+	for _, order := range orders {
 		if _, err := e.Emit(ctx, "order_placed", orderInputs(order, 1)); err != nil {
 			t.Fatal(err)
 		}
@@ -135,16 +154,42 @@ func TestPipelinedFailureHoldsBackLaterBatch(t *testing.T) {
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the second batch sent", func() bool { return p.sent() >= 2 })
-	close(p.gate)
-	eventually(t, 5*time.Second, "outcomes recorded", func() bool {
+	eventually(t, 10*time.Second, "the first event's failure recorded", func() bool {
 		a, _ := e.GetEvent(ctx, 1)
-		d, _ := e.GetEvent(ctx, 4)
-		return a.Attempts == 1 && d.Status == StatusPublished
+		return a.Attempts == 1
 	})
-	if b, _ := e.GetEvent(ctx, 3); b.Status != StatusPending || b.Attempts != 0 {
+	return e, p
+}
+
+// A batch holding a later event of an entity in the batch in flight waits for that
+// batch's acks: if the earlier event fails, the later one never reaches the broker
+// before it.
+func TestPipelineWaitsWhenBatchesShareAnEntity(t *testing.T) {
+	e, p := runPipeProbe(t, [4]int{1, 2, 1, 3}) // A(order 1) C(order 2) | B(order 1) D(order 3)
+	if _, overlapped := p.result(); overlapped {
+		t.Fatal("the batch with order 1's second event was sent before the first event's outcome was known")
+	}
+	eventually(t, 10*time.Second, "D published", func() bool {
+		d, _ := e.GetEvent(context.Background(), 4)
+		return d.Status == StatusPublished
+	})
+	if b, _ := e.GetEvent(context.Background(), 3); b.Status != StatusPending || b.Attempts != 0 {
 		t.Fatalf("B of order 1: status %s, attempts %d; want pending behind A with no attempt", b.Status, b.Attempts)
 	}
+}
+
+// Batches of different entities are pipelined: the next one goes out while the acks
+// of the one in flight are on their way.
+func TestPipelineOverlapsBatchesOfOtherEntities(t *testing.T) {
+	e, p := runPipeProbe(t, [4]int{1, 2, 3, 4})
+	if calls, overlapped := p.result(); !overlapped {
+		t.Fatalf("the second batch (other entities) was not sent while the first was in flight (%d batches sent)", calls)
+	}
+	eventually(t, 10*time.Second, "the second batch published", func() bool {
+		c, _ := e.GetEvent(context.Background(), 3)
+		d, _ := e.GetEvent(context.Background(), 4)
+		return c.Status == StatusPublished && d.Status == StatusPublished
+	})
 }
 
 // After Start's context ends, a new Start runs a relay again.
@@ -195,5 +240,89 @@ func TestOutcomeOfARelayWithoutTheLeaseCountsNoAttempts(t *testing.T) {
 	}
 	if got, _ := e.GetEvent(ctx, b.ID); got.Attempts != 0 || got.Status != StatusPending {
 		t.Errorf("failed event of a relay without the lease: %s, %d attempts", got.Status, got.Attempts)
+	}
+}
+
+// Close during another goroutine's draining Stop waits for the relay to end before it
+// closes the database.
+func TestCloseWaitsForAConcurrentStop(t *testing.T) {
+	ctx := context.Background()
+	mt := NewMemoryTransport()
+	release := make(chan struct{})
+	publishing := make(chan struct{}, 1)
+	var once sync.Once
+	mt.FailWhere(func(*Event) error { // a slow broker
+		publishing <- struct{}{}
+		<-release
+		return nil
+	})
+	e, err := Open(ctx, t.TempDir()+"/outbox.db", Config{Schema: testSchema(t), Transport: mt, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emit(ctx, "order_placed", orderInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-publishing
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.Stop(ctx) }()
+	closed := make(chan error, 1)
+	go func() { closed <- e.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the relay was still publishing", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	once.Do(func() { close(release) })
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if mt.Len() != 1 {
+		t.Fatalf("%d events published, want 1", mt.Len())
+	}
+}
+
+// A relay that lost its lease reports no failure to the hooks either.
+func TestFencedFailuresRunNoHooks(t *testing.T) {
+	ctx := context.Background()
+	dead := make(chan EventInfo, 1)
+	e := openTest(t, Config{Hooks: Hooks{OnDeadLettered: func(i EventInfo) { dead <- i }}})
+	r, _ := e.Emit(ctx, "order_placed", orderInputs(1, 1))
+	ev, _ := e.GetEvent(ctx, r.ID)
+	if _, err := e.recordOutcome(ctx, "not-the-holder", []*Event{&ev.Event}, []error{Permanent(errors.New("no"))}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.hooks.close() // runs what was queued
+	select {
+	case info := <-dead:
+		t.Fatalf("dead-letter hook ran for a fenced failure: %+v", info)
+	default:
+	}
+}
+
+// A refused row does not let a later row with the same key past the cap.
+func TestCapRefusesRepeatedKeyInOneCommit(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, Config{MaxPendingEvents: 1})
+	if _, err := e.Emit(ctx, "order_placed", orderInputs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	r1, _ := e.prepareRow("order_placed", orderInputs(2, 1), []EmitOption{WithIdempotencyKey("same")})
+	r2, _ := e.prepareRow("order_placed", orderInputs(3, 1), []EmitOption{WithIdempotencyKey("same")})
+	ids, err := e.insertWithCaps(ctx, nil, []*row{r1, r2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids[0] != -1 || ids[1] != -1 {
+		t.Fatalf("ids %v, want both refused by the cap", ids)
+	}
+	if st := mustStats(t, e); st.Pending != 1 {
+		t.Fatalf("pending %d, want 1", st.Pending)
 	}
 }
