@@ -45,32 +45,55 @@ func runDeadLettersList(ctx context.Context, c *cli, cmd *command, args []string
 	if *limit < 0 || *beforeID < 0 {
 		return usageErrorf(cmd, fs, "--limit and --before-id must not be negative")
 	}
-	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})
+	return c.printEventPage(ctx, *dbPath, *asJSON, *limit, eventTable{
+		empty:  fmt.Sprintf("no dead letters in %s", *dbPath),
+		header: "ID\tEVENT\tENTITY\tATTEMPTS\tDEAD SINCE\tERROR",
+		row: func(ev *edgeoutbox.StoredEvent) string {
+			return fmt.Sprintf("%d\t%s v%d\t%s\t%d\t%s\t%s", ev.ID, ev.Name, ev.Version, entityString(ev.Entity), ev.Attempts,
+				formatTime(ev.DeadLetteredAt), truncate(errorString(ev)))
+		},
+	}, func(e *edgeoutbox.Engine) ([]*edgeoutbox.StoredEvent, error) {
+		return e.DeadLetters(ctx, *limit, *beforeID)
+	})
+}
+
+// eventTable says how a list command prints a page of events as a table.
+type eventTable struct {
+	empty  string                               // the line printed for an empty page
+	header string                               // tab-separated column names
+	row    func(*edgeoutbox.StoredEvent) string // tab-separated cells of one event
+}
+
+// printEventPage opens the outbox at dbPath (never creating it), fetches one page of
+// events with list and prints it as JSON or as a table, with a paging hint when the
+// page is full.
+func (c *cli) printEventPage(ctx context.Context, dbPath string, asJSON bool, limit int, t eventTable,
+	list func(*edgeoutbox.Engine) ([]*edgeoutbox.StoredEvent, error)) error {
+	e, err := openOutbox(ctx, dbPath, false, edgeoutbox.Config{})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	events, err := e.DeadLetters(ctx, *limit, *beforeID)
+	events, err := list(e)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(c.stdout, nonNilEvents(events))
 	}
 	if len(events) == 0 {
-		fmt.Fprintf(c.stdout, "no dead letters in %s\n", *dbPath)
+		fmt.Fprintln(c.stdout, t.empty)
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEVENT\tENTITY\tATTEMPTS\tDEAD SINCE\tERROR")
+	fmt.Fprintln(tw, t.header)
 	for _, ev := range events {
-		fmt.Fprintf(tw, "%d\t%s v%d\t%s\t%d\t%s\t%s\n", ev.ID, ev.Name, ev.Version, entityString(ev.Entity), ev.Attempts,
-			formatTime(ev.DeadLetteredAt), truncate(errorString(ev)))
+		fmt.Fprintln(tw, t.row(ev))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(events) == pageSize(*limit) {
+	if len(events) == pageSize(limit) {
 		fmt.Fprintf(c.stdout, "(more may follow: add --before-id %d)\n", events[len(events)-1].ID)
 	}
 	return nil

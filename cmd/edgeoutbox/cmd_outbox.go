@@ -124,35 +124,14 @@ func runOutboxList(ctx context.Context, c *cli, cmd *command, args []string) err
 	if *limit < 0 || *beforeID < 0 {
 		return usageErrorf(cmd, fs, "--limit and --before-id must not be negative")
 	}
-	e, err := openOutbox(ctx, *dbPath, false, edgeoutbox.Config{})
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	events, err := e.ListEvents(ctx, filter)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(c.stdout, nonNilEvents(events))
-	}
-	if len(events) == 0 {
-		fmt.Fprintf(c.stdout, "no matching events in %s\n", *dbPath)
-		return nil
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tEVENT\tENTITY\tATTEMPTS\tCREATED\tERROR")
-	for _, ev := range events {
-		fmt.Fprintf(tw, "%d\t%s\t%s v%d\t%s\t%d\t%s\t%s\n", ev.ID, ev.Status, ev.Name, ev.Version, entityString(ev.Entity),
-			ev.Attempts, formatTime(&ev.CreatedAt), truncate(errorString(ev)))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(events) == pageSize(filter.Limit) {
-		fmt.Fprintf(c.stdout, "(more may follow: add --before-id %d)\n", events[len(events)-1].ID)
-	}
-	return nil
+	return c.printEventPage(ctx, *dbPath, *asJSON, filter.Limit, eventTable{
+		empty:  fmt.Sprintf("no matching events in %s", *dbPath),
+		header: "ID\tSTATUS\tEVENT\tENTITY\tATTEMPTS\tCREATED\tERROR",
+		row: func(ev *edgeoutbox.StoredEvent) string {
+			return fmt.Sprintf("%d\t%s\t%s v%d\t%s\t%d\t%s\t%s", ev.ID, ev.Status, ev.Name, ev.Version, entityString(ev.Entity),
+				ev.Attempts, formatTime(&ev.CreatedAt), truncate(errorString(ev)))
+		},
+	}, func(e *edgeoutbox.Engine) ([]*edgeoutbox.StoredEvent, error) { return e.ListEvents(ctx, filter) })
 }
 
 // pageSize is the number of events a list asks for with --limit n returns at most:
