@@ -83,15 +83,10 @@ func runSchemaDump(ctx context.Context, c *cli, cmd *command, args []string) err
 	if err := wantArgs(cmd, fs, rest, 1, 1, "definitions package (e.g. ./events)"); err != nil {
 		return err
 	}
-	tool, err := c.dumpTool()
+	tool, pkg, err := c.findDefinitions(ctx, rest[0])
 	if err != nil {
 		return err
 	}
-	pkg, err := tool.Find(ctx, rest[0])
-	if err != nil {
-		return err
-	}
-	c.noteUnexported(pkg)
 	res, err := tool.Dump(ctx, pkg, *out)
 	if err != nil {
 		return err
@@ -123,6 +118,21 @@ func runSchemaDump(ctx context.Context, c *cli, cmd *command, args []string) err
 		fmt.Fprintf(c.stdout, "%s is up to date\n", o.File)
 	}
 	return nil
+}
+
+// findDefinitions finds the definitions package named by pattern (noting unexported
+// definitions it will not see) and the tool that builds programs against it.
+func (c *cli) findDefinitions(ctx context.Context, pattern string) (*schemadump.Tool, *schemadump.Package, error) {
+	tool, err := c.dumpTool()
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := tool.Find(ctx, pattern)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.noteUnexported(pkg)
+	return tool, pkg, nil
 }
 
 func (c *cli) noteUnexported(pkg *schemadump.Package) {
@@ -161,15 +171,10 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 		versions += len(schema.Versions(n))
 	}
 	if len(rest) == 1 {
-		tool, err := c.dumpTool()
+		tool, pkg, err := c.findDefinitions(ctx, rest[0])
 		if err != nil {
 			return err
 		}
-		pkg, err := tool.Find(ctx, rest[0])
-		if err != nil {
-			return err
-		}
-		c.noteUnexported(pkg)
 		res, err := tool.Check(ctx, pkg, *file)
 		if err != nil {
 			return err
