@@ -198,16 +198,15 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (i
 	if err != nil {
 		return nil, e.storageError("emit", err)
 	}
-	var added int64
+	var added counterDelta
 	for i, r := range accepted {
 		if got[i] != 0 {
-			added += r.size
+			added.bytes += r.size
+			added.pending++
 		}
 	}
-	if added > 0 {
-		if _, err := tx.ExecContext(ctx, "UPDATE edgeoutbox_usage SET bytes = bytes + ? WHERE id = 1", added); err != nil {
-			return nil, e.storageError("emit: count outbox bytes", err)
-		}
+	if err := added.apply(ctx, tx); err != nil {
+		return nil, e.storageError("emit", err)
 	}
 	if own {
 		if err := tx.Commit(); err != nil {
@@ -232,18 +231,11 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (i
 
 // applyCaps decides, in order, which rows fit under MaxPendingEvents and MaxOutboxBytes.
 func (e *Engine) applyCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]bool, error) {
-	var pending, bytes int64
-	if e.cfg.MaxPendingEvents > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM edgeoutbox_events
-			WHERE published_at IS NULL AND dead_lettered_at IS NULL`).Scan(&pending); err != nil {
-			return nil, e.storageError("emit: count pending events", err)
-		}
+	c, err := readCounters(ctx, tx)
+	if err != nil {
+		return nil, e.storageError("emit", err)
 	}
-	if e.cfg.MaxOutboxBytes > 0 {
-		if err := tx.QueryRowContext(ctx, "SELECT bytes FROM edgeoutbox_usage WHERE id = 1").Scan(&bytes); err != nil {
-			return nil, e.storageError("emit: read outbox bytes", err)
-		}
-	}
+	pending, bytes := c.pending, c.bytes
 	// A duplicate key writes nothing, so it takes no room: let the insert report it.
 	duplicate, err := keysAlreadyStored(ctx, tx, rows)
 	if err != nil {

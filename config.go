@@ -131,11 +131,21 @@ type Config struct {
 
 	// MaxCommitBatch is the most events one group commit writes. Default 1000.
 	MaxCommitBatch int
+
+	// Clock tells the time stored in and compared with the database (created, due,
+	// published, lease expiry). Default: the wall clock. Stored times further ahead
+	// than they can legitimately be (a clock stepped back after they were written) are
+	// treated as now, so a clock step delays nothing for longer than one LeaseTTL or
+	// BackoffMax.
+	Clock Clock
 }
 
 // withDefaults returns a copy of c with every unset field filled in, or an error that
 // says which field is wrong and how to fix it.
 func (c Config) withDefaults() (Config, error) {
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
 	if c.SchemaPath == "" {
 		c.SchemaPath = DefaultSchemaFile
 	}

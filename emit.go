@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Emit checks inputs against the schema of event name, casts them, and stores the event
@@ -66,6 +67,7 @@ func (e *Engine) EmitTx(ctx context.Context, tx *sql.Tx, name string, inputs Inp
 	}
 	// The event is not committed yet: no emitted hook, but a wake-up costs nothing and
 	// usually finds it committed.
+	e.observeEmitted(r, ids[0])
 	e.signal()
 	return Receipt{ID: ids[0], IdempotencyKey: r.key}, nil
 }
@@ -144,9 +146,19 @@ func batchRowError(cfg Config, rows []*row, ids []int64) error {
 // emitted runs after an event is committed: hook, then inline delivery or a wake-up.
 func (e *Engine) emitted(r *row, id int64) {
 	e.hooks.emitted(EventInfo{Name: r.b.name, Version: r.b.version, EventID: id, IdempotencyKey: r.key})
+	e.observeEmitted(r, id)
 	if e.cfg.Delivery == DeliveryInline && e.cfg.Transport != nil {
 		e.publishInline(r, id)
 		return
 	}
 	e.signal()
+}
+
+// observeEmitted tells observers about a stored event.
+func (e *Engine) observeEmitted(r *row, id int64) {
+	if !e.observing() {
+		return
+	}
+	e.observe(Observation{Kind: ObservedEmitted, Name: r.b.name, Type: r.b.typ, Version: r.b.version, EventID: id,
+		OccurredAt: time.Unix(0, r.occurredAt).UTC(), CreatedAt: time.Unix(0, r.createdAt).UTC(), At: e.now()})
 }

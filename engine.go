@@ -29,6 +29,7 @@ type Engine struct {
 	inserts   insertStatements
 	hooks     *hookRunner
 	wake      chan struct{} // an emit in this process: the relay looks at once
+	observers observers
 
 	mu      sync.Mutex
 	relay   *relay

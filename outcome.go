@@ -21,7 +21,7 @@ import (
 // may be publishing) counts no attempts and dead-letters nothing. Published events are
 // always marked: the broker has them, whoever sent them.
 func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event, errs []error, started time.Time) (unavailable error, err error) {
-	now := time.Now()
+	now := e.now()
 	published := make([]int64, 0, len(batch))
 	var failures []failure
 	failedEntities := map[string]bool{}
@@ -62,7 +62,7 @@ func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event
 	if err := tx.Commit(); err != nil {
 		return unavailable, e.storageError("record publish outcome: commit", err)
 	}
-	e.afterOutcome(batch, errs, failures, len(published), time.Since(started))
+	e.afterOutcome(batch, errs, failures, len(published), time.Since(started), now)
 	return unavailable, nil
 }
 
@@ -107,21 +107,15 @@ func (e *Engine) backoff(attempt int) time.Duration {
 
 // writeOutcome returns the failures it recorded: none when owner lost the lease.
 func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, published []int64, failures []failure, now time.Time) ([]failure, error) {
+	var delta counterDelta
 	if len(published) > 0 {
-		// A published event is not a dead letter, even if a slower path said so. A
-		// batch of consecutive ids (the usual case) is marked by range: cheaper than
-		// probing the id list.
-		var err error
-		if first, last := published[0], published[len(published)-1]; last-first+1 == int64(len(published)) {
-			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?, dead_lettered_at = NULL
-				WHERE id BETWEEN ? AND ? AND published_at IS NULL`, now.UnixNano(), first, last)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?, dead_lettered_at = NULL
-				WHERE id IN (SELECT value FROM json_each(?)) AND published_at IS NULL`, now.UnixNano(), idList(published))
-		}
+		n, revived, err := markPublished(ctx, tx, published, now)
 		if err != nil {
 			return nil, e.storageError("mark batch published", err)
 		}
+		delta.pending -= n
+		delta.deadLettered -= revived
+		delta.published += n + revived
 	}
 	if len(failures) > 0 && owner != "" {
 		var holds int
@@ -136,27 +130,78 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, pub
 	}
 	for _, f := range failures {
 		msg := truncateError(f.err.Error())
+		var res sql.Result
 		var err error
 		if f.dead {
-			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
+			res, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
 				dead_lettered_at = ? WHERE id = ? AND `+pendingWhere, f.attempt, msg, f.class, now.UnixNano(), f.ev.ID)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
+			res, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET attempts = ?, last_error = ?, last_error_class = ?,
 				next_attempt_at = ? WHERE id = ? AND `+pendingWhere, f.attempt, msg, f.class, f.nextAt.UnixNano(), f.ev.ID)
 		}
 		if err != nil {
 			return nil, e.storageError("record failed publish", err)
 		}
+		if f.dead {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, e.storageError("record failed publish", err)
+			}
+			delta.pending -= n
+			delta.deadLettered += n
+		}
+	}
+	if err := delta.apply(ctx, tx); err != nil {
+		return nil, e.storageError("record publish outcome", err)
+	}
+	if err := addThroughput(ctx, tx, now, delta.published, max(delta.deadLettered, 0)); err != nil {
+		return nil, e.storageError("record publish outcome", err)
 	}
 	return failures, nil
 }
 
+// markPublished marks the events published and returns how many pending events it
+// marked and how many dead letters it revived: a published event is not a dead
+// letter, even if a slower path said so. A batch of consecutive ids (the usual case)
+// is marked by range: cheaper than probing the id list.
+func markPublished(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) (pending, revived int64, err error) {
+	match, arg1, arg2 := "id IN (SELECT value FROM json_each(?))", any(idList(ids)), []any(nil)
+	if first, last := ids[0], ids[len(ids)-1]; last-first+1 == int64(len(ids)) {
+		match, arg1, arg2 = "id BETWEEN ? AND ?", first, []any{last}
+	}
+	args := append([]any{now.UnixNano(), arg1}, arg2...)
+	// Dead letters first, through their small index: usually there are none.
+	res, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ?, dead_lettered_at = NULL
+		WHERE `+match+` AND dead_lettered_at IS NOT NULL AND published_at IS NULL`, args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	if revived, err = res.RowsAffected(); err != nil {
+		return 0, 0, err
+	}
+	res, err = tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = ? WHERE `+match+` AND `+pendingWhere, args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	pending, err = res.RowsAffected()
+	return pending, revived, err
+}
+
 // afterOutcome logs and runs hooks once the outcome is committed.
-func (e *Engine) afterOutcome(batch []*Event, errs []error, failures []failure, published int, took time.Duration) {
-	if e.hooks.wantsPublished() {
+func (e *Engine) afterOutcome(batch []*Event, errs []error, failures []failure, published int, took time.Duration, now time.Time) {
+	if wantHook, observing := e.hooks.wantsPublished(), e.observing(); wantHook || observing {
 		for i, ev := range batch {
-			if errs[i] == nil {
+			if errs[i] != nil {
+				continue
+			}
+			if wantHook {
 				e.hooks.published(EventInfo{Name: ev.Name, Version: ev.Version, EventID: ev.ID, IdempotencyKey: ev.IdempotencyKey, Attempts: ev.Attempts + 1})
+			}
+			if observing {
+				ob := observeEvent(ObservedPublished, ev, now)
+				ob.Attempts++
+				ob.Latency = max(now.Sub(ev.CreatedAt), 0)
+				e.observe(ob)
 			}
 		}
 	}
@@ -167,6 +212,14 @@ func (e *Engine) afterOutcome(batch []*Event, errs []error, failures []failure, 
 	for _, f := range failures {
 		info := EventInfo{Name: f.ev.Name, Version: f.ev.Version, EventID: f.ev.ID, IdempotencyKey: f.ev.IdempotencyKey,
 			Attempts: f.attempt, ErrorMessage: f.err.Error(), ErrorClass: f.class}
+		if e.observing() {
+			ob := observeEvent(ObservedPublishFailed, f.ev, now)
+			if f.dead {
+				ob.Kind = ObservedDeadLettered
+			}
+			ob.Attempts, ob.ErrorClass = f.attempt, f.class
+			e.observe(ob)
+		}
 		if f.dead {
 			e.log.Warn().Int64("event_id", f.ev.ID).Str("event", f.ev.Name).Str("error_class", f.class).Err(f.err).Msg("event dead-lettered")
 			e.hooks.deadLettered(info)

@@ -233,6 +233,7 @@ func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing
 		l.recordFailed, l.ok = true, false
 	}
 	e := r.e
+	r.noteOutcome(errs)
 	rec.start(&r.wg, func() recordResult {
 		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), r.owner, f.batch, errs, f.started)
 		return recordResult{unavailable: unavailable, err: err}
@@ -249,9 +250,12 @@ func (r *relay) afterDrain(res recordResult, offline *offlineBackoff) bool {
 		if r.runCtx.Err() != nil {
 			return false
 		}
+		r.health.setError(res.err)
 		r.e.log.Error().Err(res.err).Msg("relay: record publish outcome")
 		return r.waitFor(time.Now().Add(r.e.cfg.PollInterval), nil)
 	case res.unavailable != nil:
+		r.health.offline.Store(true)
+		r.health.setError(res.unavailable)
 		r.e.log.Info().Err(res.unavailable).Msg("relay: transport unavailable, waiting for connectivity (no attempts counted)")
 		return r.waitAvailable(offline)
 	}
@@ -475,4 +479,22 @@ func publishEvents(ctx context.Context, t Transport, batch []*Event) []error {
 		}
 	}
 	return errs
+}
+
+// noteOutcome updates RelayState from a batch's results: any event through means the
+// transport is online.
+func (r *relay) noteOutcome(errs []error) {
+	for _, err := range errs {
+		if err == nil {
+			r.health.offline.Store(false)
+			r.health.lastPublishAt.Store(r.e.now().UnixNano())
+			return
+		}
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errHeldBack) {
+			r.health.setError(err)
+			return
+		}
+	}
 }

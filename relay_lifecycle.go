@@ -24,6 +24,7 @@ type relay struct {
 	wg       sync.WaitGroup
 	finished chan struct{} // closed once every goroutine of the relay has ended
 
+	health      relayHealth
 	leaseUntil  atomic.Int64 // Unix nanoseconds; 0 when not held
 	stopOnce    sync.Once
 	releaseOnce sync.Once

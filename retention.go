@@ -95,10 +95,14 @@ func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (
 	if err = errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, 0, e.storageError("cleanup: delete old events", err)
 	}
-	if freed > 0 {
-		if _, err := tx.ExecContext(ctx, "UPDATE edgeoutbox_usage SET bytes = MAX(bytes - ?, 0) WHERE id = 1", freed); err != nil {
-			return 0, 0, e.storageError("cleanup: count outbox bytes", err)
-		}
+	delta := counterDelta{bytes: -freed}
+	if column == "published_at" {
+		delta.published = -n
+	} else {
+		delta.deadLettered = -n
+	}
+	if err := delta.apply(ctx, tx); err != nil {
+		return 0, 0, e.storageError("cleanup", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, e.storageError("cleanup: commit", err)

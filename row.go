@@ -71,10 +71,10 @@ func (e *Engine) prepareRow(name string, inputs Inputs, opts []EmitOption) (*row
 	return r, nil
 }
 
-const insertColumns = `(idempotency_key, name, type, version, entity_class, entity_id, entity_version,
+const insertColumns = `(id, idempotency_key, name, type, version, entity_class, entity_id, entity_version,
 	payload, metadata, occurred_at, created_at, next_attempt_at, size_bytes)`
 
-const insertPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+const insertPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 // insertStatementsSQL holds insertSQL(1<<i): the only statement shapes insertRows uses.
 var insertStatementsSQL = func() (s [9]string) {
@@ -101,7 +101,7 @@ func insertSQL(n int) string {
 	return sb.String()
 }
 
-func (r *row) appendArgs(args []any) []any {
+func (r *row) appendArgs(args []any, id int64) []any {
 	var entityVersion any
 	if r.b.entity.Version != nil {
 		entityVersion = *r.b.entity.Version
@@ -110,7 +110,7 @@ func (r *row) appendArgs(args []any) []any {
 	if r.metadata != nil {
 		metadata = string(r.metadata)
 	}
-	return append(args, r.key, r.b.name, r.b.typ, r.b.version, r.b.entity.Class, r.b.entity.ID,
+	return append(args, id, r.key, r.b.name, r.b.typ, r.b.version, r.b.entity.Class, r.b.entity.ID,
 		entityVersion, string(r.b.payload), metadata, r.occurredAt, r.createdAt, r.nextAt, r.size)
 }
 
@@ -151,10 +151,20 @@ func (s *insertStatements) close() error {
 
 // insertRows inserts rows in as few statements as possible and returns each row's id,
 // or 0 where its idempotency key was already stored (or repeated earlier in rows).
+// Ids come from the counters row's next_id, which only grows: an id is never reused,
+// even after retention deleted the newest rows. (A duplicate leaves its id unused.)
 func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int64, error) {
 	ids := make([]int64, len(rows))
+	if len(rows) == 0 {
+		return ids, nil
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, "UPDATE edgeoutbox_usage SET next_id = next_id + ? WHERE id = 1 RETURNING next_id - ?",
+		len(rows), len(rows)).Scan(&next); err != nil {
+		return nil, fmt.Errorf("assign event ids: %w", err)
+	}
 	const chunk = 1 << (len(insertStatementsSQL) - 1)
-	args := make([]any, 0, 13*chunk)
+	args := make([]any, 0, 14*chunk)
 	for start := 0; start < len(rows); {
 		n := min(chunk, len(rows)-start)
 		// Round down to a power of two so only a handful of statement shapes exist and
@@ -164,8 +174,8 @@ func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int
 		}
 		part := rows[start : start+n]
 		args = args[:0]
-		for _, r := range part {
-			args = r.appendArgs(args)
+		for i, r := range part {
+			args = r.appendArgs(args, next+int64(start+i))
 		}
 		shape := bits.TrailingZeros(uint(n))
 		res, err := e.inserts.forTx(ctx, tx, shape).QueryContext(ctx, args...)

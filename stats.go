@@ -36,24 +36,25 @@ type LatencySummary struct {
 }
 
 // Stats reads counts by status, the oldest pending age, the last publish time and
-// the recent publish latency.
+// the recent publish latency. Its cost does not grow with the outbox: the counts are
+// running counters, the rest are index look-ups.
 func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	now := time.Now()
+	now := e.now()
+	c, err := readCounters(ctx, e.reader)
+	if err != nil {
+		return s, fmt.Errorf("read outbox stats: %w", err)
+	}
+	s.Pending, s.Published, s.DeadLettered, s.OutboxBytes = c.pending, c.published, c.deadLettered, c.bytes
 	var oldest, lastPub sql.NullInt64
-	err := e.reader.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM edgeoutbox_events WHERE `+pendingWhere+`),
-		(SELECT COUNT(*) FROM edgeoutbox_events WHERE published_at IS NOT NULL),
-		(SELECT COUNT(*) FROM edgeoutbox_events WHERE dead_lettered_at IS NOT NULL),
+	err = e.reader.QueryRowContext(ctx, `SELECT
 		(SELECT created_at FROM edgeoutbox_events WHERE `+pendingWhere+` ORDER BY id LIMIT 1),
-		(SELECT MAX(published_at) FROM edgeoutbox_events WHERE published_at IS NOT NULL),
-		(SELECT bytes FROM edgeoutbox_usage WHERE id = 1)`).
-		Scan(&s.Pending, &s.Published, &s.DeadLettered, &oldest, &lastPub, &s.OutboxBytes)
+		(SELECT MAX(published_at) FROM edgeoutbox_events WHERE published_at IS NOT NULL)`).Scan(&oldest, &lastPub)
 	if err != nil {
 		return s, fmt.Errorf("read outbox stats: %w", err)
 	}
 	if oldest.Valid {
-		s.OldestPendingAge = max(now.Sub(time.Unix(0, oldest.Int64)), 0)
+		s.OldestPendingAge = pendingAge(now, oldest.Int64)
 	}
 	if lastPub.Valid {
 		s.LastPublishedAt = time.Unix(0, lastPub.Int64).UTC()
@@ -65,14 +66,27 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
+// pendingAge is how long an event created at createdAt has waited. A creation time
+// in the future (the clock was stepped back since the event was stored) cannot tell
+// its age; it reads as 1ns rather than 0, so that "something is waiting" never reads
+// as "nothing is".
+func pendingAge(now time.Time, createdAt int64) time.Duration {
+	return max(now.Sub(time.Unix(0, createdAt)), time.Nanosecond)
+}
+
+// latencySamples is how many of the newest published events the latency summary
+// covers.
+const latencySamples = 1000
+
 func (e *Engine) publishLatency(ctx context.Context) (LatencySummary, error) {
+	// The published index covers (published_at, created_at): no table reads.
 	rows, err := e.reader.QueryContext(ctx, `SELECT published_at - created_at FROM edgeoutbox_events
-		WHERE published_at IS NOT NULL ORDER BY published_at DESC LIMIT 1000`)
+		WHERE published_at IS NOT NULL ORDER BY published_at DESC LIMIT ?`, latencySamples)
 	if err != nil {
 		return LatencySummary{}, fmt.Errorf("read publish latency: %w", err)
 	}
 	defer rows.Close()
-	var samples []time.Duration
+	samples := make([]time.Duration, 0, latencySamples)
 	for rows.Next() {
 		var d int64
 		if err := rows.Scan(&d); err != nil {

@@ -4,26 +4,37 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/migrations"
 )
 
 func TestMigrate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "outbox.db")
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := all[len(all)-1].Version
+	var applied strings.Builder
+	for _, m := range all {
+		fmt.Fprintf(&applied, "applied migration %d\n", m.Version)
+	}
 	r := mustRun(t, "migrate", "--db", db)
-	if r.stdout != "applied migration 1\n"+db+" is at schema version 1\n" {
-		t.Errorf("first migrate printed %q", r.stdout)
+	if want := applied.String() + fmt.Sprintf("%s is at schema version %d\n", db, latest); r.stdout != want {
+		t.Errorf("first migrate printed %q, want %q", r.stdout, want)
 	}
 	r = mustRun(t, "migrate", "--db", db, "--json")
 	var out migrateOutput
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Applied) != 0 || out.Current != 1 || out.Latest != 1 {
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Applied) != 0 || out.Current != latest || out.Latest != latest {
 		t.Errorf("second migrate: %q (%v)", r.stdout, err)
 	}
 	r = mustRun(t, "migrate", "--db", db)
-	if !strings.Contains(r.stdout, "is up to date (schema version 1)") {
+	if !strings.Contains(r.stdout, fmt.Sprintf("is up to date (schema version %d)", latest)) {
 		t.Errorf("third migrate printed %q", r.stdout)
 	}
 }

@@ -8,6 +8,7 @@ package demo
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -391,12 +392,7 @@ func (d *run) verifyStream(ctx context.Context, js jetstream.JetStream) error {
 // between "published" and "marked published" leaves behind, and lets the relay re-send it.
 func (d *run) crashReplay(ctx context.Context, js jetstream.JetStream) error {
 	k := min(batchSize, d.opts.Events)
-	res, err := d.engine.DB().ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = NULL, next_attempt_at = 0
-		WHERE id IN (SELECT id FROM edgeoutbox_events ORDER BY id LIMIT ?)`, k)
-	if err != nil {
-		return fmt.Errorf("demo: simulate a crash: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := unpublish(ctx, d.engine.DB(), k)
 	if err != nil {
 		return fmt.Errorf("demo: simulate a crash: %w", err)
 	}
@@ -484,4 +480,28 @@ func perSecond(r float64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// unpublish marks the first k events unpublished again, keeping the outbox's counters in
+// step, in one transaction.
+func unpublish(ctx context.Context, db *sql.DB, k int) (int64, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET published_at = NULL, next_attempt_at = 0
+		WHERE id IN (SELECT id FROM edgeoutbox_events WHERE published_at IS NOT NULL ORDER BY id LIMIT ?)`, k)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_usage SET pending = pending + ?, published = published - ?,
+		generation = generation + 1 WHERE id = 1`, n, n); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
