@@ -47,7 +47,10 @@ func (c claimCursor) withBlocked(entities map[string]bool) claimCursor {
 // claimDue returns up to BatchSize due events in id order after cur, leaving out every
 // event of an entity whose earlier event waits for a retry, and the cursor to continue
 // from. Only the lease holder calls it, so nothing needs to be marked as claimed.
-func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) ([]*Event, claimCursor, error) {
+// Events with an id above maxID are left for later. The scan reads the pending index
+// alone; only the events it takes are read from the table, so entities held back by a
+// retry cost an index entry each, not their payloads.
+func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, maxID int64) ([]*Event, claimCursor, error) {
 	next := claimCursor{after: cur.after, nextDue: cur.nextDue}
 	if len(cur.blocked) > 0 {
 		next.blocked = make(map[string]bool, len(cur.blocked))
@@ -56,21 +59,24 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) (
 		}
 	}
 	nowNanos := now.UnixNano()
+	// A due time further ahead than any delay edgeoutbox sets was stamped by a clock
+	// that has since been stepped back: it is due now, not in months.
+	latest := nowNanos + int64(e.maxDelay())
 	limit := e.cfg.BatchSize
-	var batch []*Event
-	scanned := 0
-	for len(batch) < e.cfg.BatchSize && scanned < maxClaimScan {
-		page, err := e.pendingPage(ctx, next.after, limit)
+	var ids []int64
+	scanned, reachedEnd := 0, false
+	for len(ids) < e.cfg.BatchSize && scanned < maxClaimScan {
+		page, err := e.pendingKeys(ctx, next.after, maxID, limit)
 		if err != nil {
 			return nil, cur, err
 		}
 		for _, p := range page {
-			if len(batch) == e.cfg.BatchSize {
+			if len(ids) == e.cfg.BatchSize {
 				break // the rest of the page is scanned again next time
 			}
-			next.after = p.ev.ID
-			k := p.ev.Entity.key()
-			if p.nextAt > nowNanos {
+			next.after = p.id
+			k := p.entity.key()
+			if p.nextAt > nowNanos && p.nextAt <= latest {
 				if k != "" {
 					if next.blocked == nil {
 						next.blocked = map[string]bool{}
@@ -85,45 +91,88 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor) (
 			if k != "" && next.blocked[k] {
 				continue
 			}
-			batch = append(batch, p.ev)
+			ids = append(ids, p.id)
 		}
 		scanned += len(page)
 		if len(page) < limit {
-			return batch, next, nil
+			reachedEnd = true
+			break
 		}
 	}
-	next.truncated = len(batch) < e.cfg.BatchSize
+	// The scan stopped at maxClaimScan rows, before the end and before a full batch:
+	// due events may lie further on.
+	next.truncated = !reachedEnd && len(ids) < e.cfg.BatchSize
+	batch, err := e.pendingEvents(ctx, ids)
+	if err != nil {
+		return nil, cur, err
+	}
 	return batch, next, nil
 }
 
-type pendingRow struct {
-	ev     *Event
-	nextAt int64
+// maxDelay is the furthest ahead edgeoutbox ever schedules an event.
+func (e *Engine) maxDelay() time.Duration {
+	return max(e.cfg.BackoffMax, inlineGrace)
 }
 
-// pendingPage reads up to limit pending events with id > after, in id order, through
-// the reader pool, and closes the rows before returning so that no read snapshot holds
+// pendingKey is one entry of the pending index.
+type pendingKey struct {
+	id     int64
+	nextAt int64
+	entity Entity
+}
+
+// pendingKeys reads up to limit entries of the pending index with after < id <= maxID,
+// in id order, and closes the rows before returning so that no read snapshot holds
 // back checkpoints.
-func (e *Engine) pendingPage(ctx context.Context, after int64, limit int) ([]pendingRow, error) {
-	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
-		pendingWhere+" AND id > ? ORDER BY id LIMIT ?", after, limit)
+func (e *Engine) pendingKeys(ctx context.Context, after, maxID int64, limit int) ([]pendingKey, error) {
+	rows, err := e.reader.QueryContext(ctx, "SELECT id, next_attempt_at, entity_class, entity_id FROM edgeoutbox_events WHERE "+
+		pendingWhere+" AND id > ? AND id <= ? ORDER BY id LIMIT ?", after, maxID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
-	page := make([]pendingRow, 0, limit)
+	page := make([]pendingKey, 0, limit)
 	for rows.Next() {
-		ev := new(Event)
-		nextAt, err := scanEvent(rows, ev)
-		if err != nil {
+		var p pendingKey
+		if err := rows.Scan(&p.id, &p.nextAt, &p.entity.Class, &p.entity.ID); err != nil {
 			return nil, fmt.Errorf("claim batch: %w", err)
 		}
-		page = append(page, pendingRow{ev: ev, nextAt: nextAt})
+		page = append(page, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
 	return page, nil
+}
+
+// pendingEvents reads the events with the given ids (ascending), in id order, skipping
+// any that is no longer pending.
+func (e *Engine) pendingEvents(ctx context.Context, ids []int64) ([]*Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	match, args := "id IN (SELECT value FROM json_each(?))", []any{idList(ids)}
+	if first, last := ids[0], ids[len(ids)-1]; last-first+1 == int64(len(ids)) {
+		match, args = "id BETWEEN ? AND ?", []any{first, last}
+	}
+	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
+		match+" AND "+pendingWhere+" ORDER BY id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	defer rows.Close()
+	batch := make([]*Event, 0, len(ids))
+	for rows.Next() {
+		ev := new(Event)
+		if _, err := scanEvent(rows, ev); err != nil {
+			return nil, fmt.Errorf("claim batch: %w", err)
+		}
+		batch = append(batch, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	return batch, nil
 }
 
 // decodeMetadata decodes metadata that edgeoutbox itself encoded.

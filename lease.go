@@ -11,12 +11,18 @@ import (
 const relayLease = "relay"
 
 // acquireLease takes or renews the lease for owner until now+ttl, if it is free,
-// expired or already owner's. It reports whether owner holds the lease afterwards.
-func acquireLease(ctx context.Context, db *sql.DB, owner string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-		WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?`,
-		relayLease, owner, now.Add(ttl).UnixNano(), now.UnixNano())
+// expired or already owner's. It reports whether owner holds the lease afterwards. A
+// lease expiring more than ttl from now was stamped by a clock since stepped back: it
+// counts as expired, so a dead relay's lease never blocks the file for long.
+func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
+	now := e.now()
+	// The holder's own ttl is stored with the lease: a relay configured with a longer
+	// LeaseTTL than this one is not mistaken for a clock step.
+	res, err := e.db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, ttl = excluded.ttl
+		WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?
+			OR edgeoutbox_leases.expires_at > ? + MAX(edgeoutbox_leases.ttl, excluded.ttl)`,
+		relayLease, owner, now.Add(ttl).UnixNano(), int64(ttl), now.UnixNano(), now.UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("acquire relay lease: %w", err)
 	}
@@ -44,8 +50,8 @@ type LeaseInfo struct {
 // Lease returns the current relay lease, or nil when no relay holds one.
 func (e *Engine) Lease(ctx context.Context) (*LeaseInfo, error) {
 	var owner string
-	var expires int64
-	err := e.reader.QueryRowContext(ctx, "SELECT owner, expires_at FROM edgeoutbox_leases WHERE name = ?", relayLease).Scan(&owner, &expires)
+	var expires, ttl int64
+	err := e.reader.QueryRowContext(ctx, "SELECT owner, expires_at, ttl FROM edgeoutbox_leases WHERE name = ?", relayLease).Scan(&owner, &expires, &ttl)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -53,8 +59,8 @@ func (e *Engine) Lease(ctx context.Context) (*LeaseInfo, error) {
 		return nil, fmt.Errorf("read relay lease: %w", err)
 	}
 	info := &LeaseInfo{Owner: owner, ExpiresAt: time.Unix(0, expires)}
-	if info.ExpiresAt.Before(time.Now()) {
-		return nil, nil
+	if now := e.now(); info.ExpiresAt.Before(now) || info.ExpiresAt.After(now.Add(max(time.Duration(ttl), e.cfg.LeaseTTL))) {
+		return nil, nil // expired, or stamped by a clock since stepped back: expired too
 	}
 	return info, nil
 }

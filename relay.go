@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 )
@@ -14,10 +15,13 @@ import (
 // batch is sent before the acks of the current one are in. Any failure drains the
 // pipeline first, so the next claim sees every retry schedule: that keeps per-entity
 // order.
+//
+// After Stop the loop drains: it sweeps once more from the first pending event,
+// waiting for the lease and for the transport as long as Stop's context allows, and
+// ends when a whole sweep finds nothing more that was due when Stop was called.
 func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
-	var nextCleanup time.Time
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
 	var rec recorder
 	var pre prefetcher
@@ -37,35 +41,33 @@ func (r *relay) run() {
 	// When run returns, the lease keeper and the context watcher end too.
 	defer r.cancel()
 	for {
-		// After Stop the loop drains: it goes on while due events remain and the
-		// transport takes them; any wait (nothing due, offline, no lease) ends it.
 		if r.runCtx.Err() != nil {
 			return
+		}
+		if !r.draining && r.isStopping() {
+			r.draining = true
+			drain()
+			cursor = claimCursor{}
 		}
 		if !r.holdsLease() {
 			drain()
 			cursor = claimCursor{}
-			if !r.waitFor(time.Now().Add(e.cfg.LeaseTTL/3), r.gained) {
+			if r.draining && r.leaseElsewhere.Load() {
+				return // the relay holding the lease publishes them
+			}
+			if !r.wait(time.Now().Add(e.cfg.LeaseTTL/3), r.leaseNews) {
 				return
 			}
 			continue
 		}
-		now := time.Now()
-		if e.cfg.RetentionInterval > 0 && !now.Before(nextCleanup) && !r.isStopping() {
-			drain()
-			cursor = claimCursor{}
-			nextCleanup = now.Add(e.cfg.RetentionInterval)
-			if _, err := e.Cleanup(r.runCtx); err != nil {
-				e.log.Warn().Err(err).Msg("retention cleanup")
-			}
-		}
+		now := e.now()
 		var batch []*Event
 		var next claimCursor
 		var err error
 		if pre.busy() {
 			batch, next, err = pre.wait()
 		} else {
-			batch, next, err = e.claimDue(r.runCtx, now, cursor)
+			batch, next, err = e.claimDue(r.runCtx, now, cursor, r.claimLimit())
 		}
 		if err != nil {
 			drain()
@@ -73,8 +75,9 @@ func (r *relay) run() {
 			if r.runCtx.Err() != nil {
 				return
 			}
+			r.health.setError(err)
 			e.log.Error().Err(err).Msg("relay: claim batch")
-			if !r.waitFor(now.Add(e.cfg.PollInterval), nil) {
+			if !r.wait(time.Now().Add(e.cfg.PollInterval), nil) {
 				return
 			}
 			continue
@@ -90,14 +93,18 @@ func (r *relay) run() {
 				if !r.afterDrain(res, offline) {
 					return
 				}
+			case r.draining:
+				return // a whole sweep since Stop found nothing more to publish
 			default:
 				// The sweep reached the end: wait, then sweep again from the start.
 				cursor = claimCursor{}
-				wakeAt := now.Add(e.cfg.PollInterval)
-				if !next.nextDue.IsZero() && next.nextDue.Before(wakeAt) {
-					wakeAt = next.nextDue
+				wakeAt := time.Now().Add(e.cfg.PollInterval)
+				if !next.nextDue.IsZero() {
+					if untilDue := next.nextDue.Sub(now); untilDue < e.cfg.PollInterval {
+						wakeAt = time.Now().Add(untilDue)
+					}
 				}
-				if !r.waitFor(wakeAt, e.wake) {
+				if !r.wait(wakeAt, e.wake) {
 					return
 				}
 			}
@@ -112,7 +119,7 @@ func (r *relay) run() {
 				// batch was claimed as if prev went through: claim again from the start.
 				res := drain()
 				cursor = claimCursor{}
-				if r.isStopping() || !r.afterDrain(res, offline) {
+				if !r.afterDrain(res, offline) {
 					return
 				}
 				continue
@@ -120,7 +127,8 @@ func (r *relay) run() {
 		}
 		full := len(batch) == e.cfg.BatchSize
 		if full {
-			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, time.Now(), next) })
+			limit := r.claimLimit()
+			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, e.now(), next, limit) })
 		}
 		cur := r.send(batch)
 		if inFlight != nil {
@@ -132,7 +140,7 @@ func (r *relay) run() {
 				r.land(&rec, cur, l.failed)
 				res := drain()
 				cursor = claimCursor{}
-				if r.isStopping() || !r.afterDrain(res, offline) {
+				if !r.afterDrain(res, offline) {
 					return
 				}
 				continue
@@ -151,9 +159,6 @@ func (r *relay) run() {
 		}
 		res := drain()
 		cursor = claimCursor{}
-		if !l.ok && r.isStopping() {
-			return // a draining Stop does not retry failures: they wait for the next start
-		}
 		if next.truncated && !l.recordFailed && res.err == nil {
 			// Go on past the long scan, holding back the entities that just failed.
 			cursor = next.withBlocked(l.failed)
@@ -162,6 +167,15 @@ func (r *relay) run() {
 			return
 		}
 	}
+}
+
+// claimLimit is the highest id a claim may take: while draining for Stop, the last
+// event stored when Stop was called, so that a Stop ends even while emits go on.
+func (r *relay) claimLimit() int64 {
+	if r.draining {
+		return r.horizon.Load()
+	}
+	return math.MaxInt64
 }
 
 // flight is a batch sent to the transport whose outcome may not be known yet.
@@ -252,7 +266,7 @@ func (r *relay) afterDrain(res recordResult, offline *offlineBackoff) bool {
 		}
 		r.health.setError(res.err)
 		r.e.log.Error().Err(res.err).Msg("relay: record publish outcome")
-		return r.waitFor(time.Now().Add(r.e.cfg.PollInterval), nil)
+		return r.wait(time.Now().Add(r.e.cfg.PollInterval), nil)
 	case res.unavailable != nil:
 		r.health.offline.Store(true)
 		r.health.setError(res.unavailable)
@@ -353,20 +367,25 @@ func (r *relay) isStopping() bool {
 	}
 }
 
-// waitFor waits until deadline (none when zero) or a signal on ch. It returns false
-// when the relay is stopping.
-func (r *relay) waitFor(deadline time.Time, ch <-chan struct{}) bool {
+// wait waits until deadline (none when zero) or a signal on ch. It returns false on a
+// hard stop. Stop cuts a wait short (the loop then drains) but, once draining, waits
+// run to their end: Stop waits for the lease and the transport as long as its context
+// allows.
+func (r *relay) wait(deadline time.Time, ch <-chan struct{}) bool {
 	var timer <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		timer = t.C
 	}
+	var stopping <-chan struct{}
+	if !r.draining {
+		stopping = r.stopping
+	}
 	select {
 	case <-timer:
 	case <-ch:
-	case <-r.stopping:
-		return false
+	case <-stopping:
 	case <-r.runCtx.Done():
 		return false
 	}
@@ -379,16 +398,18 @@ func (r *relay) waitAvailable(offline *offlineBackoff) bool {
 	if w, ok := r.transport.(AvailabilityWaiter); ok {
 		ctx, cancel := context.WithCancel(r.runCtx)
 		defer cancel()
-		go func() {
-			select {
-			case <-r.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		if !r.draining {
+			go func() {
+				select {
+				case <-r.stopping:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
 		started := time.Now()
 		err := w.WaitAvailable(ctx)
-		if r.isStopping() {
+		if r.runCtx.Err() != nil {
 			return false
 		}
 		if err == nil && time.Since(started) > time.Millisecond {
@@ -396,13 +417,16 @@ func (r *relay) waitAvailable(offline *offlineBackoff) bool {
 			offline.reset()
 			return true
 		}
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			r.e.log.Warn().Err(err).Msg("relay: waiting for transport")
+		}
+		if !r.draining && r.isStopping() {
+			return true // drain now
 		}
 	}
 	// The transport says it is up but publishing said otherwise: probe with backoff so
 	// a flapping broker does not turn into a busy loop.
-	return r.waitFor(time.Now().Add(offline.next()), nil)
+	return r.wait(time.Now().Add(offline.next()), nil)
 }
 
 // offlineBackoff spaces probes of an unavailable transport: 50ms doubling to a cap.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,15 +21,26 @@ type relay struct {
 	runCtx   context.Context // cancelled by a hard stop
 	cancel   context.CancelFunc
 	stopping chan struct{} // closed by Stop: drain what is due, then end
-	gained   chan struct{} // the lease keeper got the lease
-	wg       sync.WaitGroup
-	finished chan struct{} // closed once every goroutine of the relay has ended
+	// leaseNews is signalled after every attempt of the lease keeper to take or renew
+	// the lease, whatever its outcome.
+	leaseNews chan struct{}
+	wg        sync.WaitGroup
+	finished  chan struct{} // closed once every goroutine of the relay has ended
 
-	health      relayHealth
-	leaseUntil  atomic.Int64 // Unix nanoseconds; 0 when not held
-	stopOnce    sync.Once
-	releaseOnce sync.Once
-	releaseErr  error
+	health relayHealth
+	// draining is set by the publishing loop (and read only by it) once Stop was called.
+	draining bool
+	// horizon is the highest event id Stop drains: the newest when Stop was called.
+	horizon atomic.Int64
+	// base anchors leaseUntil on the monotonic clock: a wall-clock step changes no
+	// in-process deadline.
+	base       time.Time
+	leaseUntil atomic.Int64 // since base; 0 when not held
+	// leaseElsewhere: the last attempt found the lease held by another, live relay.
+	leaseElsewhere atomic.Bool
+	stopOnce       sync.Once
+	releaseOnce    sync.Once
+	releaseErr     error
 }
 
 // Start starts the relay in the background and returns at once. It fails with
@@ -60,16 +72,19 @@ func (e *Engine) Start(ctx context.Context) error {
 		owner:     owner,
 		transport: e.cfg.Transport,
 		stopping:  make(chan struct{}),
-		gained:    make(chan struct{}, 1),
+		leaseNews: make(chan struct{}, 1),
+		base:      time.Now(),
 	}
+	r.horizon.Store(math.MaxInt64)
 	r.startCtx = ctx
 	r.runCtx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.relay = r
 	r.finished = make(chan struct{})
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go func() { r.wg.Wait(); close(r.finished) }()
 	go r.keepLease()
 	go r.run()
+	go r.maintain()
 	go func() { // Start's context ending is a hard stop.
 		defer r.wg.Done()
 		select {
@@ -83,12 +98,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop drains and stops the relay: it goes on publishing the events that are due until
-// none is left, the transport is unavailable or the relay does not hold the lease, then
-// gives up the lease so another relay can take over at once. If ctx ends first, the
-// publish in flight is cancelled; its events stay pending and are published again
-// later (JetStream drops the re-send by its Nats-Msg-Id). Stop before Start, and Stop
-// twice, return nil. Close calls Stop with a 10-second context.
+// Stop publishes every event that was due when it was called, then stops the relay and
+// gives up the lease so another relay can take over at once. To do so it waits, as long
+// as ctx allows, for the lease (unless another live relay holds it: that one
+// publishes) and for the transport to be available, then sweeps the outbox once more
+// from its first pending event. Events that fail are scheduled for a retry as usual and
+// not retried by Stop. If ctx ends first, the publish in flight is cancelled; its events
+// stay pending and are published again later (JetStream drops the re-send by its
+// Nats-Msg-Id), and Stop returns ctx's error. Stop before Start, and Stop twice, return
+// nil. Close calls Stop with a 10-second context.
 func (e *Engine) Stop(ctx context.Context) error {
 	// The relay stays registered until it has ended, so that a concurrent Stop (or
 	// Close) waits for it too instead of closing the database under it.
@@ -98,6 +116,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
+	r.setHorizon(ctx)
 	r.stop()
 	var err error
 	select {
@@ -155,6 +174,15 @@ func newOwnerToken() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// setHorizon records the newest event id as the last one Stop drains.
+func (r *relay) setHorizon(ctx context.Context) {
+	var maxID int64
+	if err := r.e.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM edgeoutbox_events").Scan(&maxID); err != nil {
+		return // drain everything, as before
+	}
+	r.horizon.Store(maxID)
+}
+
 // keepLease takes the lease when it is free and renews it every third of LeaseTTL.
 // Losing it (another relay took an expired lease) stops publishing at once.
 func (r *relay) keepLease() {
@@ -163,26 +191,29 @@ func (r *relay) keepLease() {
 	ticker := time.NewTicker(ttl / 3)
 	defer ticker.Stop()
 	for {
-		now := time.Now()
-		ok, err := acquireLease(r.runCtx, r.e.db, r.owner, now, ttl)
+		// The deadline counts from before the write: the stored expiry is later.
+		until := time.Since(r.base) + ttl
+		ok, err := r.e.acquireLease(r.runCtx, r.owner, ttl)
 		switch {
 		case err != nil:
 			r.e.log.Warn().Err(err).Msg("relay lease")
 		case ok:
-			if r.leaseUntil.Swap(now.Add(ttl).UnixNano()) == 0 {
+			r.leaseElsewhere.Store(false)
+			if r.leaseUntil.Swap(int64(until)) == 0 {
 				r.e.log.Info().Str("owner", r.owner).Msg("relay lease acquired")
 			}
-			// Signal every renewal, not only a fresh acquisition: a renewal that came
-			// late (the writer was busy) leaves the publishing loop waiting for this,
-			// although leaseUntil never went back to zero.
-			select {
-			case r.gained <- struct{}{}:
-			default:
-			}
 		default:
+			r.leaseElsewhere.Store(true)
 			if r.leaseUntil.Swap(0) != 0 {
 				r.e.log.Warn().Str("owner", r.owner).Msg("relay lease lost to another relay: publishing stopped")
 			}
+		}
+		// Signal every attempt, not only a fresh acquisition: a renewal that came late
+		// (the writer was busy) leaves the publishing loop waiting for this, and a
+		// draining Stop waits for the first answer.
+		select {
+		case r.leaseNews <- struct{}{}:
+		default:
 		}
 		select {
 		case <-ticker.C:
@@ -196,5 +227,5 @@ func (r *relay) keepLease() {
 // started now must not outlive it.
 func (r *relay) holdsLease() bool {
 	until := r.leaseUntil.Load()
-	return until != 0 && time.Now().Add(r.e.cfg.LeaseTTL/3).UnixNano() < until
+	return until != 0 && int64(time.Since(r.base)+r.e.cfg.LeaseTTL/3) < until
 }

@@ -31,7 +31,10 @@ func (e *Engine) Cleanup(ctx context.Context) (CleanupResult, error) {
 // that kind.
 func (e *Engine) CleanupOlderThan(ctx context.Context, published, deadLettered time.Duration) (CleanupResult, error) {
 	var res CleanupResult
-	now := time.Now()
+	now := e.now()
+	if err := e.healFutureStamps(ctx, now); err != nil {
+		return res, err
+	}
 	kinds := []struct {
 		column string
 		age    time.Duration
@@ -110,11 +113,47 @@ func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (
 	return n, freed, nil
 }
 
-// giveSpaceBack returns free pages to the file system and truncates the WAL. Failures
-// only mean the file stays larger; they are logged, not returned.
+// healFutureStamps sets publish and dead-letter times that lie in the future to now: a
+// clock stepped back since they were written would otherwise keep them from ever
+// growing old enough for retention. The partial indexes make it a look-up.
+func (e *Engine) healFutureStamps(ctx context.Context, now time.Time) error {
+	for _, column := range []string{"published_at", "dead_lettered_at"} {
+		if _, err := e.db.ExecContext(ctx, `UPDATE edgeoutbox_events SET `+column+` = ? WHERE `+column+` IS NOT NULL AND `+column+` > ?`,
+			now.UnixNano(), now.Add(time.Minute).UnixNano()); err != nil {
+			return e.storageError("cleanup: heal times written by a clock since stepped back", err)
+		}
+	}
+	return nil
+}
+
+// vacuumStep is how many free pages one incremental vacuum step gives back: each step
+// is one short transaction whose WAL is checkpointed before the next, so the WAL stays
+// a few megabytes however much space is freed.
+const vacuumStep = 2048
+
+// giveSpaceBack returns free pages to the file system in small steps and truncates the
+// WAL. Failures only mean the file stays larger; they are logged, not returned.
 func (e *Engine) giveSpaceBack(ctx context.Context) {
-	if _, err := e.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
-		e.log.Warn().Err(err).Msg("cleanup: incremental vacuum")
+	for ctx.Err() == nil {
+		var free int64
+		if err := e.db.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+			e.log.Warn().Err(err).Msg("cleanup: read free pages")
+			break
+		}
+		if free == 0 {
+			break
+		}
+		if _, err := e.db.ExecContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep)); err != nil {
+			e.log.Warn().Err(err).Msg("cleanup: incremental vacuum")
+			break
+		}
+		after := free
+		if err := e.db.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&after); err != nil || after >= free {
+			break // not an incremental auto-vacuum file: free pages are reused instead
+		}
+		if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			e.log.Warn().Err(err).Msg("cleanup: checkpoint")
+		}
 	}
 	if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		e.log.Warn().Err(err).Msg("cleanup: checkpoint")

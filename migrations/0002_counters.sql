@@ -82,6 +82,10 @@ UPDATE edgeoutbox_usage SET
     bytes         = (SELECT COALESCE(SUM(size_bytes), 0) FROM edgeoutbox_events)
 WHERE id = 1;
 
+-- The lease holder's LeaseTTL: an expiry further ahead than that was stamped by a clock
+-- since stepped back, and counts as expired.
+ALTER TABLE edgeoutbox_leases ADD COLUMN ttl INTEGER NOT NULL DEFAULT 0;
+
 -- Events published and dead-lettered per minute (Unix minute), for throughput charts;
 -- maintenance keeps the last day.
 CREATE TABLE edgeoutbox_throughput (
