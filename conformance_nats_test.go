@@ -27,7 +27,7 @@ func TestNATSCoreConformance(t *testing.T) {
 				decodeErr = err
 				return
 			}
-			got = append(got, env.Event())
+			got = append(got, edgeoutbox.EnvelopeEvent(env))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -81,7 +81,7 @@ func streamEvents(ctx context.Context, nc *nats.Conn, stream string) ([]*edgeout
 		if got := m.Header.Get(edgeoutbox.HeaderMsgID); got != env.IdempotencyKey {
 			return nil, &headerMismatch{got, env.IdempotencyKey}
 		}
-		out = append(out, env.Event())
+		out = append(out, edgeoutbox.EnvelopeEvent(env))
 	}
 	return out, nil
 }

@@ -36,7 +36,8 @@
 // [NewMemoryTransport] keeps events in memory (for tests). [NewNATSTransport] publishes
 // to core NATS or, with [WithJetStream] or [WithEnsureStream], to JetStream with
 // Nats-Msg-Id set to the idempotency key so the server drops a re-send.
-// [DecodeEnvelope] reads the JSON envelope on the consumer side. A custom transport
+// Consumers read the JSON envelope with package envelope (standard library only,
+// no SQLite; [DecodeEnvelope] is the same decoder). A custom transport
 // implements [Transport] (and optionally [BatchTransport], [AvailabilityWaiter],
 // [PipelinedTransport]); package edgeoutboxtest runs the conformance suite against it.
 //

@@ -31,6 +31,7 @@ type Event struct {
 
 // Entity identifies the subject of an event. Class and ID are empty when the
 // definition declares no entity; Version is nil when it declares no entity version.
+// It has the fields of [envelope.Entity] and converts to it.
 type Entity struct {
 	Class   string `json:"class"`
 	ID      string `json:"id"`

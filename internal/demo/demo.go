@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -360,7 +361,7 @@ func (d *run) verifyStream(ctx context.Context, js jetstream.JetStream) error {
 		got := 0
 		for msg := range batch.Messages() {
 			got++
-			env, err := edgeoutbox.DecodeEnvelope(msg.Data())
+			env, err := envelope.Decode(msg.Data())
 			if err != nil {
 				return fmt.Errorf("demo: message %d: %w", read, err)
 			}
