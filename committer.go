@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -129,7 +128,12 @@ func (c *committer) commit(batch []*emitRequest) {
 	for _, r := range batch {
 		rows = append(rows, r.row)
 	}
-	ids, err := c.e.insertWithCaps(context.Background(), nil, rows)
+	var ids []int64
+	err := c.e.inWriteTx(context.Background(), "emit", func(tx *sql.Tx) error {
+		var err error
+		ids, err = c.e.insertWithCaps(context.Background(), tx, rows)
+		return err
+	})
 	for i, r := range batch {
 		switch {
 		case err != nil:
@@ -163,27 +167,13 @@ func outboxFullError(cfg Config) error {
 		ErrOutboxFull, cfg.MaxPendingEvents, cfg.MaxOutboxBytes)
 }
 
-// insertWithCaps inserts rows in tx, or in a new transaction of its own when tx is nil,
-// and returns each row's id: 0 for a duplicate key, -1 for a row refused by a cap.
-func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (ids []int64, err error) {
-	own := tx == nil
-	if own {
-		if tx, err = e.db.BeginTx(ctx, nil); err != nil {
-			return nil, e.storageError("begin emit transaction", err)
-		}
-		defer func() {
-			if err != nil {
-				// After a failed Commit the transaction is already over (ErrTxDone):
-				// saying so would only muddle a clear error such as a full disk.
-				if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-					err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
-				}
-			}
-		}()
-	}
+// insertWithCaps inserts rows in tx and returns each row's id: 0 for a duplicate key,
+// -1 for a row refused by a cap.
+func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([]int64, error) {
 	accepted := rows
 	var refused []bool
 	if e.cfg.MaxPendingEvents > 0 || e.cfg.MaxOutboxBytes > 0 {
+		var err error
 		if refused, err = e.applyCaps(ctx, tx, rows); err != nil {
 			return nil, err
 		}
@@ -208,15 +198,10 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) (i
 	if err := added.apply(ctx, tx); err != nil {
 		return nil, e.storageError("emit", err)
 	}
-	if own {
-		if err := tx.Commit(); err != nil {
-			return nil, e.storageError("commit emit transaction", err)
-		}
-	}
 	if refused == nil {
 		return got, nil
 	}
-	ids = make([]int64, len(rows))
+	ids := make([]int64, len(rows))
 	j := 0
 	for i := range rows {
 		if refused[i] {

@@ -3,7 +3,6 @@ package edgeoutbox
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -61,31 +60,24 @@ func (e *Engine) RetryAllDeadLetters(ctx context.Context) (int64, error) {
 
 // retryDeadLetters makes the dead letters matching match pending again, due now, with
 // their attempts reset, and keeps the counters in step, all in one transaction.
-func (e *Engine) retryDeadLetters(ctx context.Context, doing, match string, args ...any) (n int64, err error) {
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, e.storageError(doing, err)
-	}
-	defer func() {
+func (e *Engine) retryDeadLetters(ctx context.Context, doing, match string, args ...any) (int64, error) {
+	var n int64
+	err := e.inWriteTx(ctx, doing, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = ?
+			WHERE dead_lettered_at IS NOT NULL AND published_at IS NULL AND `+match, append([]any{e.now().UnixNano()}, args...)...)
 		if err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-				err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
-			}
+			return e.storageError(doing, err)
 		}
-	}()
-	res, err := tx.ExecContext(ctx, `UPDATE edgeoutbox_events SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = ?
-		WHERE dead_lettered_at IS NOT NULL AND published_at IS NULL AND `+match, append([]any{e.now().UnixNano()}, args...)...)
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("%s: %w", doing, err)
+		}
+		if err := (counterDelta{pending: n, deadLettered: -n, rescan: n > 0}).apply(ctx, tx); err != nil {
+			return e.storageError(doing, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, e.storageError(doing, err)
-	}
-	if n, err = res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("%s: %w", doing, err)
-	}
-	if err := (counterDelta{pending: n, deadLettered: -n, rescan: n > 0}).apply(ctx, tx); err != nil {
-		return 0, e.storageError(doing, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, e.storageError(doing, err)
+		return 0, err
 	}
 	if n > 0 {
 		e.signal()

@@ -106,22 +106,16 @@ func (e *Engine) EmitBatch(ctx context.Context, events []Emission) ([]Receipt, e
 		e.holdForInline(r)
 		rows[i] = r
 	}
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, e.storageError("emit batch: begin", err)
-	}
-	ids, err := e.insertWithCaps(ctx, tx, rows)
-	if err == nil {
-		err = batchRowError(e.cfg, rows, ids)
-	}
-	if err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil {
-			err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
+	var ids []int64
+	err := e.inWriteTx(ctx, "emit batch", func(tx *sql.Tx) error {
+		var err error
+		if ids, err = e.insertWithCaps(ctx, tx, rows); err != nil {
+			return err
 		}
+		return batchRowError(e.cfg, rows, ids)
+	})
+	if err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, e.storageError("emit batch: commit", err)
 	}
 	receipts := make([]Receipt, len(rows))
 	for i, r := range rows {

@@ -30,6 +30,7 @@ type Engine struct {
 	hooks     *hookRunner
 	wake      chan struct{} // an emit in this process: the relay looks at once
 	observers observers
+	gate      writeGate
 
 	mu      sync.Mutex
 	relay   *relay

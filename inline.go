@@ -72,7 +72,7 @@ func (e *Engine) earlierPending(ctx context.Context, ev *Event) bool {
 
 // releaseToRelay makes an inline event due now and wakes the relay.
 func (e *Engine) releaseToRelay(ctx context.Context, id int64) {
-	if _, err := e.db.ExecContext(ctx, "UPDATE edgeoutbox_events SET next_attempt_at = ? WHERE id = ? AND "+pendingWhere,
+	if _, err := e.execWrite(ctx, false, "UPDATE edgeoutbox_events SET next_attempt_at = ? WHERE id = ? AND "+pendingWhere,
 		e.now().UnixNano(), id); err != nil {
 		e.log.Warn().Err(err).Int64("event_id", id).Msg("inline publish: hand to relay (it publishes after the grace period)")
 	}

@@ -18,7 +18,7 @@ func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Durati
 	now := e.now()
 	// The holder's own ttl is stored with the lease: a relay configured with a longer
 	// LeaseTTL than this one is not mistaken for a clock step.
-	res, err := e.db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
+	res, err := e.execWrite(ctx, true, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
 		ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, ttl = excluded.ttl
 		WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?
 			OR edgeoutbox_leases.expires_at > ? + MAX(edgeoutbox_leases.ttl, excluded.ttl)`,
@@ -34,8 +34,8 @@ func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Durati
 }
 
 // releaseLease gives the lease up so another relay can take over at once.
-func releaseLease(ctx context.Context, db *sql.DB, owner string) error {
-	if _, err := db.ExecContext(ctx, "DELETE FROM edgeoutbox_leases WHERE name = ? AND owner = ?", relayLease, owner); err != nil {
+func (e *Engine) releaseLease(ctx context.Context, owner string) error {
+	if _, err := e.execWrite(ctx, true, "DELETE FROM edgeoutbox_leases WHERE name = ? AND owner = ?", relayLease, owner); err != nil {
 		return fmt.Errorf("release relay lease: %w", err)
 	}
 	return nil

@@ -45,6 +45,6 @@ func (r *relay) maintain() {
 
 // pruneThroughput deletes per-minute counts older than throughputKeep.
 func (e *Engine) pruneThroughput(ctx context.Context) error {
-	_, err := e.db.ExecContext(ctx, "DELETE FROM edgeoutbox_throughput WHERE minute < ?", e.now().Add(-throughputKeep).Unix()/60)
+	_, err := e.execWrite(ctx, false, "DELETE FROM edgeoutbox_throughput WHERE minute < ?", e.now().Add(-throughputKeep).Unix()/60)
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -48,19 +47,13 @@ func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event
 	if len(published) == 0 && len(failures) == 0 {
 		return unavailable, nil
 	}
-	tx, err := e.db.BeginTx(ctx, nil)
+	err = e.inWriteTx(ctx, "record publish outcome", func(tx *sql.Tx) error {
+		var err error
+		failures, err = e.writeOutcome(ctx, tx, owner, published, failures, now)
+		return err
+	})
 	if err != nil {
-		return unavailable, e.storageError("record publish outcome: begin", err)
-	}
-	failures, err = e.writeOutcome(ctx, tx, owner, published, failures, now)
-	if err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil {
-			err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
-		}
 		return unavailable, err
-	}
-	if err := tx.Commit(); err != nil {
-		return unavailable, e.storageError("record publish outcome: commit", err)
 	}
 	e.afterOutcome(batch, errs, failures, len(published), time.Since(started), now)
 	return unavailable, nil

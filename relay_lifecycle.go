@@ -130,7 +130,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	r.releaseOnce.Do(func() {
 		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		r.releaseErr = releaseLease(releaseCtx, e.db, r.owner)
+		r.releaseErr = e.releaseLease(releaseCtx, r.owner)
 		e.log.Info().Str("owner", r.owner).Msg("relay stopped")
 	})
 	e.mu.Lock()

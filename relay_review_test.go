@@ -2,6 +2,7 @@ package edgeoutbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -315,7 +316,12 @@ func TestCapRefusesRepeatedKeyInOneCommit(t *testing.T) {
 	}
 	r1, _ := e.prepareRow("order_placed", orderInputs(2, 1), []EmitOption{WithIdempotencyKey("same")})
 	r2, _ := e.prepareRow("order_placed", orderInputs(3, 1), []EmitOption{WithIdempotencyKey("same")})
-	ids, err := e.insertWithCaps(ctx, nil, []*row{r1, r2})
+	var ids []int64
+	err := e.inWriteTx(ctx, "test", func(tx *sql.Tx) error {
+		var err error
+		ids, err = e.insertWithCaps(ctx, tx, []*row{r1, r2})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package edgeoutbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -69,46 +70,38 @@ func (e *Engine) CleanupOlderThan(ctx context.Context, published, deadLettered t
 
 // deleteOlder deletes one batch of rows whose column is set and older than cutoff.
 func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (n, freed int64, err error) {
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, e.storageError("cleanup: begin", err)
-	}
-	defer func() {
+	err = e.inWriteTx(ctx, "cleanup", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM edgeoutbox_events WHERE id IN (
+				SELECT id FROM edgeoutbox_events WHERE `+column+` IS NOT NULL AND `+column+` < ? LIMIT ?)
+			RETURNING size_bytes`, cutoff, retentionBatch)
 		if err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil {
-				err = fmt.Errorf("%w (rollback: %v)", err, rbErr)
+			return e.storageError("cleanup: delete old events", err)
+		}
+		for rows.Next() {
+			var size int64
+			if err := rows.Scan(&size); err != nil {
+				rows.Close()
+				return e.storageError("cleanup: delete old events", err)
 			}
+			n++
+			freed += size
 		}
-	}()
-	rows, err := tx.QueryContext(ctx, `DELETE FROM edgeoutbox_events WHERE id IN (
-			SELECT id FROM edgeoutbox_events WHERE `+column+` IS NOT NULL AND `+column+` < ? LIMIT ?)
-		RETURNING size_bytes`, cutoff, retentionBatch)
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return e.storageError("cleanup: delete old events", err)
+		}
+		delta := counterDelta{bytes: -freed}
+		if column == "published_at" {
+			delta.published = -n
+		} else {
+			delta.deadLettered = -n
+		}
+		if err := delta.apply(ctx, tx); err != nil {
+			return e.storageError("cleanup", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, 0, e.storageError("cleanup: delete old events", err)
-	}
-	for rows.Next() {
-		var size int64
-		if err = rows.Scan(&size); err != nil {
-			rows.Close()
-			return 0, 0, e.storageError("cleanup: delete old events", err)
-		}
-		n++
-		freed += size
-	}
-	if err = errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, 0, e.storageError("cleanup: delete old events", err)
-	}
-	delta := counterDelta{bytes: -freed}
-	if column == "published_at" {
-		delta.published = -n
-	} else {
-		delta.deadLettered = -n
-	}
-	if err := delta.apply(ctx, tx); err != nil {
-		return 0, 0, e.storageError("cleanup", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, e.storageError("cleanup: commit", err)
+		return 0, 0, err
 	}
 	return n, freed, nil
 }
@@ -118,7 +111,7 @@ func (e *Engine) deleteOlder(ctx context.Context, column string, cutoff int64) (
 // growing old enough for retention. The partial indexes make it a look-up.
 func (e *Engine) healFutureStamps(ctx context.Context, now time.Time) error {
 	for _, column := range []string{"published_at", "dead_lettered_at"} {
-		if _, err := e.db.ExecContext(ctx, `UPDATE edgeoutbox_events SET `+column+` = ? WHERE `+column+` IS NOT NULL AND `+column+` > ?`,
+		if _, err := e.execWrite(ctx, false, `UPDATE edgeoutbox_events SET `+column+` = ? WHERE `+column+` IS NOT NULL AND `+column+` > ?`,
 			now.UnixNano(), now.Add(time.Minute).UnixNano()); err != nil {
 			return e.storageError("cleanup: heal times written by a clock since stepped back", err)
 		}
@@ -143,7 +136,7 @@ func (e *Engine) giveSpaceBack(ctx context.Context) {
 		if free == 0 {
 			break
 		}
-		if _, err := e.db.ExecContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep)); err != nil {
+		if _, err := e.execWrite(ctx, false, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep)); err != nil {
 			e.log.Warn().Err(err).Msg("cleanup: incremental vacuum")
 			break
 		}
@@ -151,11 +144,11 @@ func (e *Engine) giveSpaceBack(ctx context.Context) {
 		if err := e.db.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&after); err != nil || after >= free {
 			break // not an incremental auto-vacuum file: free pages are reused instead
 		}
-		if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		if _, err := e.execWrite(ctx, false, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 			e.log.Warn().Err(err).Msg("cleanup: checkpoint")
 		}
 	}
-	if _, err := e.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := e.execWrite(ctx, false, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		e.log.Warn().Err(err).Msg("cleanup: checkpoint")
 	}
 }
