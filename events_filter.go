@@ -45,6 +45,39 @@ const createdSlack = time.Minute
 
 // ListEvents lists events newest first.
 func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]*StoredEvent, error) {
+	queries, err := e.listQueries(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	var all []*StoredEvent
+	for _, q := range queries {
+		part, err := e.queryEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, part...)
+	}
+	if len(queries) == 1 {
+		return all, nil
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	if f.AfterID > 0 && len(all) > f.Limit {
+		return all[len(all)-f.Limit:], nil // the page just above AfterID
+	}
+	return all[:min(len(all), f.Limit)], nil
+}
+
+// listQuery is one indexed query of a list.
+type listQuery struct {
+	sql  string
+	args []any
+	asc  bool // ascending ids: the page above AfterID, to be reversed
+}
+
+// listQueries builds the queries that answer f (after filling in its defaults): one,
+// or two to merge when pending and finished events must both be read through the
+// indexes that hold them.
+func (e *Engine) listQueries(ctx context.Context, f *EventFilter) ([]listQuery, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -64,28 +97,31 @@ func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]*StoredEvent,
 	default:
 		return nil, fmt.Errorf("list events: unknown status %q: use pending, published or dead_lettered", f.Status)
 	}
-	where, args, err := e.filterTerms(ctx, f)
+	where, args, err := e.filterTerms(ctx, *f)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	build := func(terms []string) listQuery {
+		q := listQuery{sql: "SELECT " + storedColumns + " FROM edgeoutbox_events", asc: f.AfterID > 0}
+		if len(terms) > 0 {
+			q.sql += " WHERE " + strings.Join(terms, " AND ")
+		}
+		order := "DESC"
+		if q.asc {
+			order = "ASC"
+		}
+		q.sql += " ORDER BY id " + order + " LIMIT ?"
+		q.args = append(append([]any(nil), args...), f.Limit)
+		return q
+	}
 	if f.Status == "" && f.IdempotencyKey == "" && (f.Name != "" || f.EntityClass != "") {
 		// Pending and finished events sit in different indexes: list each, then merge.
-		pending, err := e.queryEvents(ctx, append([]string{pendingWhere}, where...), args, f)
-		if err != nil {
-			return nil, err
-		}
-		done, err := e.queryEvents(ctx, append([]string{doneWhere}, where...), args, f)
-		if err != nil {
-			return nil, err
-		}
-		all := append(pending, done...)
-		sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
-		if f.AfterID > 0 && len(all) > f.Limit {
-			return all[len(all)-f.Limit:], nil // the page just above AfterID
-		}
-		return all[:min(len(all), f.Limit)], nil
+		return []listQuery{
+			build(append([]string{pendingWhere}, where...)),
+			build(append([]string{doneWhere}, where...)),
+		}, nil
 	}
-	return e.queryEvents(ctx, append(status, where...), args, f)
+	return []listQuery{build(append(status, where...))}, nil
 }
 
 // filterTerms turns everything but the status into WHERE terms.
@@ -133,18 +169,9 @@ func (e *Engine) filterTerms(ctx context.Context, f EventFilter) ([]string, []an
 	return where, args, nil
 }
 
-// queryEvents runs one indexed list query, newest first.
-func (e *Engine) queryEvents(ctx context.Context, where []string, args []any, f EventFilter) ([]*StoredEvent, error) {
-	order := "DESC"
-	if f.AfterID > 0 {
-		order = "ASC" // the page just above AfterID, reversed below
-	}
-	query := "SELECT " + storedColumns + " FROM edgeoutbox_events"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY id " + order + " LIMIT ?"
-	rows, err := e.reader.QueryContext(ctx, query, append(args, f.Limit)...)
+// queryEvents runs one list query and returns its events newest first.
+func (e *Engine) queryEvents(ctx context.Context, q listQuery) ([]*StoredEvent, error) {
+	rows, err := e.reader.QueryContext(ctx, q.sql, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -160,7 +187,7 @@ func (e *Engine) queryEvents(ctx context.Context, where []string, args []any, f 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	if order == "ASC" {
+	if q.asc {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 			out[i], out[j] = out[j], out[i]
 		}
