@@ -120,6 +120,9 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 		if err == nil && s == "" {
 			err = castError("is empty (an entity class must not be)")
 		}
+		if err == nil {
+			err = checkHeaderValue(s)
+		}
 		if err != nil {
 			return built{}, fieldError(event, f, val, addr, err)
 		}
@@ -140,6 +143,9 @@ func (v *SchemaVersion) build(event string, inputs Inputs) (built, error) {
 			s, err := castString(val)
 			if err == nil && s == "" {
 				err = castError("is empty (an entity id must not be)")
+			}
+			if err == nil {
+				err = checkHeaderValue(s)
 			}
 			if err != nil {
 				return built{}, fieldError(event, f, val, addr, err)

@@ -418,8 +418,18 @@ func parseTimeString(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// appendJSONValue appends the compact JSON encoding of v.
+// appendJSONValue appends the compact JSON encoding of v, refusing one nested deeper
+// than MaxJSONDepth.
 func appendJSONValue(buf []byte, v any) ([]byte, error) {
+	n := len(buf)
+	out, err := appendJSON(buf, v)
+	if err == nil && jsonDepth(out[n:]) > MaxJSONDepth {
+		return buf[:n], errTooNested
+	}
+	return out, err
+}
+
+func appendJSON(buf []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return buf, errMissing

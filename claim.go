@@ -27,6 +27,10 @@ type claimCursor struct {
 	// truncated: the scan stopped at maxClaimScan rows before the end, so due events
 	// may lie beyond after.
 	truncated bool
+	// resumable: a sweep that starts at after instead of the first pending event,
+	// valid while the counters' generation is still generation and nextDue has not come.
+	resumable  bool
+	generation int64
 }
 
 // withBlocked returns c also holding back the given entities.

@@ -2,6 +2,7 @@ package edgeoutbox
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -70,10 +71,20 @@ func (e *Engine) earlierPending(ctx context.Context, ev *Event) bool {
 	return err != nil || n > 0
 }
 
-// releaseToRelay makes an inline event due now and wakes the relay.
+// releaseToRelay makes an inline event due now and wakes the relay. The event was held
+// out of id order, so the relay must look from the start again (generation).
 func (e *Engine) releaseToRelay(ctx context.Context, id int64) {
-	if _, err := e.execWrite(ctx, false, "UPDATE edgeoutbox_events SET next_attempt_at = ? WHERE id = ? AND "+pendingWhere,
-		e.now().UnixNano(), id); err != nil {
+	err := e.inWriteTx(ctx, "inline publish: hand to relay", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE edgeoutbox_events SET next_attempt_at = ? WHERE id = ? AND "+pendingWhere, e.now().UnixNano(), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return counterDelta{rescan: true}.apply(ctx, tx)
+	})
+	if err != nil {
 		e.log.Warn().Err(err).Int64("event_id", id).Msg("inline publish: hand to relay (it publishes after the grace period)")
 	}
 	e.signal()

@@ -67,6 +67,7 @@ func (r *relay) run() {
 		if pre.busy() {
 			batch, next, err = pre.wait()
 		} else {
+			cursor = r.checkResume(cursor, now)
 			batch, next, err = e.claimDue(r.runCtx, now, cursor, r.claimLimit())
 		}
 		if err != nil {
@@ -96,8 +97,9 @@ func (r *relay) run() {
 			case r.draining:
 				return // a whole sweep since Stop found nothing more to publish
 			default:
-				// The sweep reached the end: wait, then sweep again from the start.
-				cursor = claimCursor{}
+				// The sweep reached the end: wait, then sweep again from the start, or,
+				// when all it found were entities held back by a retry, from here.
+				cursor = r.resumeAfterSweep(next)
 				wakeAt := time.Now().Add(e.cfg.PollInterval)
 				if !next.nextDue.IsZero() {
 					if untilDue := next.nextDue.Sub(now); untilDue < e.cfg.PollInterval {
@@ -167,6 +169,38 @@ func (r *relay) run() {
 			return
 		}
 	}
+}
+
+// resumeAfterSweep returns where the next sweep starts after one that reached the end
+// with nothing due. Events held back behind a retry are due at the earliest at
+// next.nextDue; until then, and while no event became due out of order (the counters'
+// generation), the next sweep only needs to look at events stored since: a blocked
+// entity of 100 000 events costs nothing per poll.
+func (r *relay) resumeAfterSweep(next claimCursor) claimCursor {
+	if len(next.blocked) == 0 || next.nextDue.IsZero() || r.draining {
+		return claimCursor{}
+	}
+	c, err := readCounters(r.runCtx, r.e.reader)
+	if err != nil {
+		return claimCursor{}
+	}
+	return claimCursor{after: next.after, blocked: next.blocked, nextDue: next.nextDue, resumable: true, generation: c.generation}
+}
+
+// checkResume keeps a resumed sweep's starting point only while it is still valid:
+// nothing held back has come due and no event became due out of id order.
+func (r *relay) checkResume(cur claimCursor, now time.Time) claimCursor {
+	if !cur.resumable {
+		return cur
+	}
+	if r.draining || !now.Before(cur.nextDue) || cur.nextDue.Sub(now) > r.e.maxDelay() {
+		return claimCursor{}
+	}
+	c, err := readCounters(r.runCtx, r.e.reader)
+	if err != nil || c.generation != cur.generation {
+		return claimCursor{}
+	}
+	return cur
 }
 
 // claimLimit is the highest id a claim may take: while draining for Stop, the last

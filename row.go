@@ -25,8 +25,8 @@ type row struct {
 	size       int64
 }
 
-// maxIdempotencyKeyLen bounds caller-chosen keys: they travel as a NATS header.
-const maxIdempotencyKeyLen = 256
+// maxIdempotencyKeyLen bounds caller-chosen keys: they travel as a message header.
+const maxIdempotencyKeyLen = MaxHeaderValueLen
 
 // prepareRow casts inputs against the schema and fills in every column. It touches no
 // database, so it runs in the caller's goroutine, outside the writer's critical path.

@@ -444,6 +444,10 @@ func (t *NATSTransport) jetStreamReadyMemo(ctx context.Context, memo *readyMemo)
 	return memo.ready
 }
 
+// jsErrCodeHeaderExceedsMaximum is JetStream's "header size exceeds maximum allowed"
+// (nats.go names no constant for it): resending the same message cannot help.
+const jsErrCodeHeaderExceedsMaximum jetstream.ErrorCode = 10097
+
 // classify marks a publish or ack error with its class; see NATSTransport. memo may
 // be nil.
 func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo) error {
@@ -455,7 +459,8 @@ func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo
 		return Permanent(err)
 	case errors.As(err, &apiErr):
 		switch {
-		case apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum:
+		case apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum,
+			apiErr.ErrorCode == jsErrCodeHeaderExceedsMaximum:
 			return Permanent(err)
 		case apiErr.Code == 503:
 			return Unavailable(err)
