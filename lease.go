@@ -15,18 +15,24 @@ const relayLease = "relay"
 // lease expiring more than ttl from now was stamped by a clock since stepped back: it
 // counts as expired, so a dead relay's lease never blocks the file for long.
 func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
-	now := e.now()
-	// The holder's own ttl is stored with the lease: a relay configured with a longer
-	// LeaseTTL than this one is not mistaken for a clock step.
-	res, err := e.execWrite(ctx, true, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
-		ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, ttl = excluded.ttl
-		WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?
-			OR edgeoutbox_leases.expires_at > ? + MAX(edgeoutbox_leases.ttl, excluded.ttl)`,
-		relayLease, owner, now.Add(ttl).UnixNano(), int64(ttl), now.UnixNano(), now.UnixNano())
-	if err != nil {
-		return false, fmt.Errorf("acquire relay lease: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := e.write(ctx, true, func() error {
+		// The time is read once the writer is ours: a stale "now" would make the
+		// holder's valid lease look stamped too far ahead, and take it.
+		now := e.now()
+		// The holder's own ttl is stored with the lease: a relay configured with a
+		// longer LeaseTTL than this one is not mistaken for a clock step.
+		res, err := e.db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
+			ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, ttl = excluded.ttl
+			WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?
+				OR edgeoutbox_leases.expires_at > ? + MAX(edgeoutbox_leases.ttl, excluded.ttl)`,
+			relayLease, owner, now.Add(ttl).UnixNano(), int64(ttl), now.UnixNano(), now.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("acquire relay lease: %w", err)
 	}

@@ -236,14 +236,26 @@ func (f *flight) sharesEntity(batch []*Event) bool {
 	return false
 }
 
-// send publishes batch: with a PipelinedTransport it only sends it.
+// send publishes batch: with a PipelinedTransport it only sends it. It sends under the
+// lease's fence: nothing at all when the lease is no longer ours with a margin left,
+// and a context that ends when the lease does (less a margin), which transports check
+// before each message.
 func (r *relay) send(batch []*Event) *flight {
 	f := &flight{batch: batch, started: time.Now()}
-	if pt, ok := r.transport.(PipelinedTransport); ok {
-		f.wait, f.pipelined = pt.StartBatch(r.runCtx, batch), true
+	ctx, ok := r.fence.context()
+	if !ok || !r.holdsLease() {
+		errs := make([]error, len(batch))
+		for i := range errs {
+			errs[i] = errLeaseEnded
+		}
+		f.wait = func() []error { return errs }
 		return f
 	}
-	errs := publishEvents(r.runCtx, r.transport, batch)
+	if pt, ok := r.transport.(PipelinedTransport); ok {
+		f.wait, f.pipelined = pt.StartBatch(ctx, batch), true
+		return f
+	}
+	errs := publishEvents(ctx, r.transport, batch)
 	f.wait = func() []error { return errs }
 	return f
 }
@@ -520,6 +532,13 @@ func publishEvents(ctx context.Context, t Transport, batch []*Event) []error {
 		if k != "" && failed[k] {
 			errs[i] = errHeldBack
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			// The lease's fence (or Stop's context) ended: call the transport no more.
+			for j := i; j < len(batch); j++ {
+				errs[j] = errLeaseEnded
+			}
+			break
 		}
 		err := t.Publish(ctx, ev)
 		if err == nil {

@@ -38,6 +38,8 @@ type relay struct {
 	leaseUntil atomic.Int64 // since base; 0 when not held
 	// leaseElsewhere: the last attempt found the lease held by another, live relay.
 	leaseElsewhere atomic.Bool
+	// fence is up while the lease is ours; every send runs under it.
+	fence leaseFence
 	stopOnce       sync.Once
 	releaseOnce    sync.Once
 	releaseErr     error
@@ -199,11 +201,15 @@ func (r *relay) keepLease() {
 			r.e.log.Warn().Err(err).Msg("relay lease")
 		case ok:
 			r.leaseElsewhere.Store(false)
+			// Sends stop a sixth of the TTL before the lease would expire: another
+			// relay may take it from then on.
+			r.fence.extend(r.runCtx, r.base.Add(until-ttl/6))
 			if r.leaseUntil.Swap(int64(until)) == 0 {
 				r.e.log.Info().Str("owner", r.owner).Msg("relay lease acquired")
 			}
 		default:
 			r.leaseElsewhere.Store(true)
+			r.fence.drop()
 			if r.leaseUntil.Swap(0) != 0 {
 				r.e.log.Warn().Str("owner", r.owner).Msg("relay lease lost to another relay: publishing stopped")
 			}

@@ -42,6 +42,12 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 			errs[i] = heldBack(events[i], cause)
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			// The relay's lease is ending (or Stop's context): send nothing more.
+			errs[i] = fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err)
+			markFailed(failed, key, errs[i])
+			continue
+		}
 		if err := t.notConnected(); err != nil {
 			// Lost the connection mid-batch: do not fill the reconnect buffer.
 			errs[i] = err

@@ -359,6 +359,12 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 			errs[i] = heldBack(events[i], cause)
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			// The relay's lease is ending (or Stop's context): send nothing more.
+			errs[i] = fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err)
+			markFailed(failed, key, errs[i])
+			continue
+		}
 		if err := t.nc.PublishMsg(m); err != nil {
 			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
 			markFailed(failed, key, errs[i])
