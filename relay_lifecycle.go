@@ -39,10 +39,10 @@ type relay struct {
 	// leaseElsewhere: the last attempt found the lease held by another, live relay.
 	leaseElsewhere atomic.Bool
 	// fence is up while the lease is ours; every send runs under it.
-	fence leaseFence
-	stopOnce       sync.Once
-	releaseOnce    sync.Once
-	releaseErr     error
+	fence       leaseFence
+	stopOnce    sync.Once
+	releaseOnce sync.Once
+	releaseErr  error
 }
 
 // Start starts the relay in the background and returns at once. It fails with
