@@ -218,7 +218,7 @@ func (r *Reporter) run(ctx context.Context) {
 			default:
 				r.failedRequests.Add(1)
 				pending.failures++
-				wait := r.jitter(backoff(pending.failures, r.cfg.BackoffBase, r.cfg.BackoffMax, res.retryAfter), res.retryAfter)
+				wait := r.jitter(backoff(pending.failures, r.cfg.BackoffBase, r.cfg.BackoffMax, res.retryAfter), min(res.retryAfter, r.cfg.BackoffMax))
 				pending.due = now.Add(wait)
 				if !failing {
 					failing = true

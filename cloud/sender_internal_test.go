@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -30,7 +31,7 @@ func TestRetryAfterAndBackoff(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"": 0, "7": 7 * time.Second, "-3": 0, "soon": 0,
-		now.Add(90 * time.Second).Format(time.RFC1123): 90 * time.Second,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 	} {
 		if got := parseRetryAfter(v, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
