@@ -10,7 +10,7 @@
 // large the backlog, and covering every process writing the file. Relay gauges
 // (running, holds lease, transport online) come from engine.RelayState.
 //
-// It uses github.com/VictoriaMetrics/metrics: small (about 0.3 MiB in a stripped
-// binary against 3.2 MiB for client_golang) with the text format, Prometheus
+// It uses github.com/VictoriaMetrics/metrics: small (0.37 MiB in a stripped binary
+// against 2.70 MiB for client_golang) with the text format, Prometheus
 // histograms and push built in.
 package metrics
