@@ -156,7 +156,7 @@ func (c *collector) requests() []request {
 // waitFor waits until cond holds on the requests received so far.
 func (c *collector) waitFor(t testing.TB, what string, cond func([]request) bool) []request {
 	t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
+	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
 	for {
 		reqs := c.requests()
@@ -175,7 +175,7 @@ func (c *collector) waitFor(t testing.TB, what string, cond func([]request) bool
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -21,9 +21,6 @@ func TestReporterInertWithoutConfiguration(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e, _ := openEngine(t, relayConfig())
-			if err := e.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
 			emit(t, e, 0) // the engine's own goroutines are up before counting
 			r, err := cloud.New(e, cfg)
 			if err != nil {
