@@ -4,31 +4,32 @@ import (
 	"context"
 
 	"github.com/edgeoutbox/edgeoutbox"
-	"github.com/edgeoutbox/edgeoutbox/internal/coreshim"
 )
 
 // Engine is what the metrics read from the outbox; *edgeoutbox.Engine implements it.
 type Engine interface {
-	Observe(coreshim.Observer) (remove func())
+	Observe(edgeoutbox.Observer) (remove func())
 	Stats(context.Context) (edgeoutbox.Stats, error)
-	RelayState() coreshim.RelayState
+	RelayState() edgeoutbox.RelayState
 	Schema() *edgeoutbox.Schema
 }
+
+var _ Engine = (*edgeoutbox.Engine)(nil)
 
 // observer counts each observation: a map lookup and an atomic add, no I/O.
 type observer struct{ m *Metrics }
 
 // Observe implements the engine's Observer.
-func (o observer) Observe(ob coreshim.Observation) {
+func (o observer) Observe(ob edgeoutbox.Observation) {
 	switch ob.Kind {
-	case coreshim.ObservedEmitted:
+	case edgeoutbox.ObservedEmitted:
 		o.m.counter(familyEmitted, ob.Name, "").Inc()
-	case coreshim.ObservedPublished:
+	case edgeoutbox.ObservedPublished:
 		o.m.counter(familyPublished, ob.Name, "").Inc()
 		o.m.latency.Update(ob.Latency.Seconds())
-	case coreshim.ObservedPublishFailed:
+	case edgeoutbox.ObservedPublishFailed:
 		o.m.counter(familyFailed, ob.Name, ob.ErrorClass).Inc()
-	case coreshim.ObservedDeadLettered:
+	case edgeoutbox.ObservedDeadLettered:
 		o.m.counter(familyDeadLettered, ob.Name, "").Inc()
 	}
 }
