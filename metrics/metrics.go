@@ -67,6 +67,7 @@ type Metrics struct {
 	closeOnce sync.Once
 	pushMu    sync.Mutex
 	pushers   []*pusher
+	closed    bool
 }
 
 type counterKey struct{ family, event, class string }
@@ -173,7 +174,7 @@ func (m *Metrics) Close(ctx context.Context) error {
 		m.remove()
 		m.pushMu.Lock()
 		ps := m.pushers
-		m.pushers = nil
+		m.pushers, m.closed = nil, true
 		m.pushMu.Unlock()
 		for _, p := range ps {
 			err = errors.Join(err, p.stop(ctx))

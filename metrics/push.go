@@ -74,6 +74,11 @@ func (m *Metrics) StartPush(ctx context.Context, cfg PushConfig) error {
 	var runCtx context.Context
 	runCtx, p.cancel = context.WithCancel(ctx)
 	m.pushMu.Lock()
+	if m.closed {
+		m.pushMu.Unlock()
+		p.cancel()
+		return errors.New("metrics: StartPush after Close: create new Metrics with metrics.New")
+	}
 	m.pushers = append(m.pushers, p)
 	m.pushMu.Unlock()
 	go p.run(runCtx, interval, func(ctx context.Context) error { return m.push(ctx, cfg.URL, opts) }, m)

@@ -86,6 +86,9 @@ func TestPushSendsLabelledExposition(t *testing.T) {
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := m.StartPush(ctx, cfg); err == nil {
+		t.Fatal("StartPush after Close started a push loop nobody would stop")
+	}
 	if err := m.PushOnce(ctx, metrics.PushConfig{URL: "ftp://x"}); err == nil {
 		t.Fatal("a push URL that is not http(s) was accepted")
 	}
