@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -73,37 +74,49 @@ func emit(t testing.TB, e *edgeoutbox.Engine, i int) {
 	}
 }
 
-// request is one request the collector received, body as sent (gzip'd).
+// request is one request the collector received, body as sent (gzip'd), decoded once.
 type request struct {
 	header http.Header
 	method string
 	raw    []byte
 	at     time.Time
+	plainB []byte
+	env    cloud.Envelope
+	err    error
 }
 
-// envelope decompresses and decodes the body strictly: an unknown field fails.
+// decode gunzips the body and decodes it strictly: an unknown field is an error.
+func (r *request) decode() {
+	zr, err := gzip.NewReader(bytes.NewReader(r.raw))
+	if err != nil {
+		r.err = fmt.Errorf("body is not gzip: %w", err)
+		return
+	}
+	if r.plainB, err = io.ReadAll(zr); err != nil {
+		r.err = fmt.Errorf("gunzip body: %w", err)
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.plainB))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r.env); err != nil {
+		r.err = fmt.Errorf("decode body: %w", err)
+	}
+}
+
 func (r request) envelope(t testing.TB) cloud.Envelope {
 	t.Helper()
-	var env cloud.Envelope
-	dec := json.NewDecoder(bytes.NewReader(r.plain(t)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		t.Fatalf("decode body: %v", err)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	return env
+	return r.env
 }
 
 func (r request) plain(t testing.TB) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(r.raw))
-	if err != nil {
-		t.Fatalf("body is not gzip: %v", err)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gunzip body: %v", err)
-	}
-	return b
+	return r.plainB
 }
 
 // collector is a real HTTP server recording every request; answer decides the reply.
@@ -132,9 +145,11 @@ func newCollector(t testing.TB, answer func(n int, w http.ResponseWriter, r *htt
 
 func (c *collector) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
+	req := request{header: r.Header.Clone(), method: r.Method, raw: raw, at: time.Now()}
+	req.decode()
 	c.mu.Lock()
 	n := len(c.reqs)
-	c.reqs = append(c.reqs, request{header: r.Header.Clone(), method: r.Method, raw: raw, at: time.Now()})
+	c.reqs = append(c.reqs, req)
 	c.mu.Unlock()
 	select {
 	case c.notify <- struct{}{}:
