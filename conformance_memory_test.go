@@ -14,6 +14,9 @@ func TestMemoryTransportConformance(t *testing.T) {
 		return &edgeoutboxtest.Harness{
 			Transport: mt,
 			Received:  func(context.Context) ([]*edgeoutbox.Event, error) { return mt.Events(), nil },
+			// The memory transport is its own broker: offline is its outage.
+			StopBroker:  func(*testing.T) { mt.SetOffline(true) },
+			StartBroker: func(*testing.T) { mt.SetOffline(false) },
 		}
 	})
 }

@@ -44,7 +44,7 @@ func TestNATSCoreConformance(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			return append([]*edgeoutbox.Event(nil), got...), decodeErr
-		}}
+		}, StopBroker: func(*testing.T) { srv.Shutdown() }, StartBroker: func(*testing.T) { srv.Restart() }}
 	})
 }
 
@@ -59,7 +59,7 @@ func TestNATSJetStreamConformance(t *testing.T) {
 		}
 		return &edgeoutboxtest.Harness{Transport: tr, Received: func(ctx context.Context) ([]*edgeoutbox.Event, error) {
 			return streamEvents(ctx, nc, "EVENTS")
-		}}
+		}, StopBroker: func(*testing.T) { srv.Shutdown() }, StartBroker: func(*testing.T) { srv.Restart() }}
 	})
 }
 

@@ -498,10 +498,6 @@ func (b *offlineBackoff) next() time.Duration {
 
 func (b *offlineBackoff) reset() { b.cur = 0 }
 
-// errHeldBack marks an event not sent because an earlier event of its entity failed in
-// the same batch: it stays pending with no attempt counted.
-var errHeldBack = errors.New("edgeoutbox: held back behind an earlier event of the same entity")
-
 // normalizeErrs turns a batch transport's answer into one entry per event.
 func normalizeErrs(errs []error, n int) []error {
 	if errs == nil {
@@ -526,11 +522,9 @@ func publishEvents(ctx context.Context, t Transport, batch []*Event) []error {
 		return normalizeErrs(bt.PublishBatch(ctx, batch), len(batch))
 	}
 	errs := make([]error, len(batch))
-	failed := map[string]bool{}
+	var hold HoldBack
 	for i, ev := range batch {
-		k := ev.Entity.key()
-		if k != "" && failed[k] {
-			errs[i] = errHeldBack
+		if errs[i] = hold.Check(ev); errs[i] != nil {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -545,9 +539,7 @@ func publishEvents(ctx context.Context, t Transport, batch []*Event) []error {
 			continue
 		}
 		errs[i] = err
-		if k != "" {
-			failed[k] = true
-		}
+		hold.Fail(ev, err)
 		if errors.Is(err, ErrTransportUnavailable) || ctx.Err() != nil {
 			for j := i + 1; j < len(batch); j++ {
 				errs[j] = errHeldBack

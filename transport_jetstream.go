@@ -30,16 +30,14 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
 	}
 	memo := new(readyMemo)
-	failed := make(map[string]error)
+	var hold HoldBack
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i := range msgs {
-		key := eventKey(events[i])
 		if errs[i] != nil {
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
-		if cause := failed[key]; key != "" && cause != nil {
-			errs[i] = heldBack(events[i], cause)
+		if errs[i] = hold.Check(events[i]); errs[i] != nil {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -51,13 +49,13 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		if err := t.notConnected(); err != nil {
 			// Lost the connection mid-batch: do not fill the reconnect buffer.
 			errs[i] = err
-			markFailed(failed, key, err)
+			hold.Fail(events[i], err)
 			continue
 		}
 		f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
 		if err != nil {
 			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
 		futures[i] = f
@@ -76,9 +74,7 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 				// Outcome unknown; the relay keeps the event and re-sends it later.
 				errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())
 			}
-			if errs[i] != nil {
-				markFailed(failed, eventKey(events[i]), errs[i])
-			}
+			hold.Fail(events[i], errs[i])
 		}
 	}
 }

@@ -61,22 +61,19 @@ func (m *MemoryTransport) PublishBatch(ctx context.Context, events []*Event) []e
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	failed := map[string]bool{}
+	var hold HoldBack
 	for i, ev := range events {
 		if err := ctx.Err(); err != nil {
 			fail(i, Unavailable(err))
 			continue
 		}
-		k := ev.Entity.key()
-		if k != "" && failed[k] {
-			fail(i, errHeldBack)
+		if err := hold.Check(ev); err != nil {
+			fail(i, err)
 			continue
 		}
 		if err := m.failure(ev); err != nil {
 			fail(i, err)
-			if k != "" {
-				failed[k] = true
-			}
+			hold.Fail(ev, err)
 			continue
 		}
 		m.record(ev)

@@ -347,16 +347,14 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 // publishCore publishes msgs with core NATS, skipping events whose entity already
 // failed, then proves delivery with one flush.
 func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
-	failed := make(map[string]error)
+	var hold HoldBack
 	var sent []int
 	for i, m := range msgs {
-		key := eventKey(events[i])
 		if errs[i] != nil {
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
-		if cause := failed[key]; key != "" && cause != nil {
-			errs[i] = heldBack(events[i], cause)
+		if errs[i] = hold.Check(events[i]); errs[i] != nil {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -367,7 +365,7 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		}
 		if err := t.nc.PublishMsg(m); err != nil {
 			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
 		sent = append(sent, i)
@@ -522,54 +520,12 @@ func (t *NATSTransport) jetStreamReady(ctx context.Context) bool {
 	return true
 }
 
-// eventKey is the per-entity ordering key of e ("" = unordered).
-func eventKey(e *Event) string {
-	if e == nil {
-		return ""
-	}
-	return e.Entity.key()
-}
-
-func markFailed(failed map[string]error, key string, err error) {
-	if key != "" && failed[key] == nil {
-		failed[key] = err
-	}
-}
-
-// heldBack is the error of an event not published (or not counted as published)
-// because an earlier event of its entity failed in the same batch. It carries the
-// earlier error's Unavailable class but never Permanent: the held-back event itself
-// is fine.
-func heldBack(e *Event, cause error) error {
-	err := fmt.Errorf("event %d (%s) held back: an earlier event of entity %s %s failed in this batch: %v",
-		e.ID, e.Name, e.Entity.Class, e.Entity.ID, cause)
-	if errors.Is(cause, ErrTransportUnavailable) {
-		return Unavailable(err)
-	}
-	return err
-}
-
 // finishBatch enforces the per-entity rule over the results (an event published
-// after an earlier failure of its entity is reported failed) and returns nil when
+// after an earlier failure of its entity is reported held back) and returns nil when
 // every event succeeded.
 func finishBatch(events []*Event, errs []error) []error {
-	failed := make(map[string]error)
-	anyErr := false
-	for i, err := range errs {
-		key := eventKey(events[i])
-		if err != nil {
-			anyErr = true
-			markFailed(failed, key, err)
-			continue
-		}
-		if cause := failed[key]; key != "" && cause != nil {
-			errs[i] = heldBack(events[i], cause)
-		}
-	}
-	if !anyErr {
-		return nil
-	}
-	return errs
+	var hold HoldBack
+	return hold.Settle(events, errs)
 }
 
 // validSubject checks a publish subject: non-empty dot-separated tokens without

@@ -21,6 +21,15 @@ type Harness struct {
 	// decoded back into Events. Duplicates must be included: the suite checks there are
 	// none.
 	Received func(ctx context.Context) ([]*edgeoutbox.Event, error)
+	// StopBroker and StartBroker, when both set, take the transport's own broker down
+	// (clients see a real disconnect) and bring it back on the same address with the
+	// same storage, so that what it stored before is still there. Without them the
+	// outage subtests are skipped.
+	StopBroker  func(t *testing.T)
+	StartBroker func(t *testing.T)
+	// OutageEvents is how many events the broker-outage subtest emits while the
+	// broker is down (default 1000; a tenth, at least 100, under -short).
+	OutageEvents int
 }
 
 // RunTransportConformance runs the transport conformance suite: every transport
@@ -29,7 +38,10 @@ type Harness struct {
 // Faults are injected in front of the transport (FaultyTransport), so the suite checks
 // the engine and transport together: attributes survive the trip, batch boundaries,
 // per-entity order under failures, a long outage with no attempts counted, permanent
-// errors, max attempts, dead-letter retry and retention.
+// errors, max attempts, dead-letter retry and retention. It also calls every optional
+// capability the transport offers (PublishBatch, StartBatch, WaitAvailable) directly,
+// and, when the harness can stop and start the broker, drives the relay through a
+// real outage of the broker itself.
 func RunTransportConformance(t *testing.T, newHarness func(t *testing.T) *Harness) {
 	t.Run("DeliversEveryEventOnceIntact", func(t *testing.T) { testDeliversOnce(t, newHarness(t)) })
 	t.Run("BatchBoundaries", func(t *testing.T) { testBatchBoundaries(t, newHarness(t)) })
@@ -39,6 +51,8 @@ func RunTransportConformance(t *testing.T, newHarness func(t *testing.T) *Harnes
 	t.Run("MaxAttemptsDeadLetters", func(t *testing.T) { testMaxAttempts(t, newHarness(t)) })
 	t.Run("RetryDeadLetters", func(t *testing.T) { testRetryDeadLetters(t, newHarness(t)) })
 	t.Run("RetentionKeepsPendingAndRecent", func(t *testing.T) { testRetention(t, newHarness(t)) })
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, newHarness(t)) })
+	t.Run("BrokerOutage", func(t *testing.T) { testBrokerOutage(t, newHarness(t)) })
 }
 
 // suite is one subtest's engine over a faulty wrapper of the harness transport.

@@ -11,8 +11,10 @@ import (
 
 // FaultyTransport wraps a transport and injects faults in front of it: offline
 // (Unavailable errors), or failures chosen per event. Events it fails never reach the
-// wrapped transport. It implements BatchTransport when the wrapped one does so that the
-// fast path is what is tested.
+// wrapped transport. Wrap returns a transport with exactly the optional capabilities
+// of the wrapped one (BatchTransport, PipelinedTransport, AvailabilityWaiter), so that
+// the relay takes the same path it takes without the wrapper. With no fault injected
+// it passes everything through and only counts.
 type FaultyTransport struct {
 	inner edgeoutbox.Transport
 
@@ -22,6 +24,11 @@ type FaultyTransport struct {
 
 	// OfflineCalls counts publish calls refused while offline.
 	OfflineCalls atomic.Int64
+	// Unavailable counts events the wrapped transport answered with an Unavailable
+	// error (a real outage of its broker, not an injected one).
+	Unavailable atomic.Int64
+	// Published counts events the wrapped transport reported published.
+	Published atomic.Int64
 }
 
 // NewFaultyTransport wraps inner with no fault injected.
@@ -58,12 +65,63 @@ func (f *FaultyTransport) fault(ev *edgeoutbox.Event) error {
 	return nil
 }
 
+func (f *FaultyTransport) count(errs []error, n int) {
+	if errs == nil {
+		f.Published.Add(int64(n))
+		return
+	}
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			f.Published.Add(1)
+		case errors.Is(err, edgeoutbox.ErrTransportUnavailable) && !errors.Is(err, edgeoutbox.ErrHeldBack):
+			f.Unavailable.Add(1)
+		}
+	}
+}
+
 // Publish implements edgeoutbox.Transport.
 func (f *FaultyTransport) Publish(ctx context.Context, ev *edgeoutbox.Event) error {
 	if err := f.fault(ev); err != nil {
 		return err
 	}
-	return f.inner.Publish(ctx, ev)
+	err := f.inner.Publish(ctx, ev)
+	f.count([]error{err}, 1)
+	return err
+}
+
+// split applies the injected faults to events (holding back later events of an entity
+// that failed) and returns the results so far and the events to pass on.
+func (f *FaultyTransport) split(events []*edgeoutbox.Event) (errs []error, pass []*edgeoutbox.Event, passIdx []int) {
+	errs = make([]error, len(events))
+	var hold edgeoutbox.HoldBack
+	for i, ev := range events {
+		if errs[i] = hold.Check(ev); errs[i] != nil {
+			continue
+		}
+		if err := f.fault(ev); err != nil {
+			errs[i] = err
+			hold.Fail(ev, err)
+			continue
+		}
+		pass = append(pass, ev)
+		passIdx = append(passIdx, i)
+	}
+	return errs, pass, passIdx
+}
+
+// merge puts the wrapped transport's answer for pass into errs and settles the batch.
+func (f *FaultyTransport) merge(events []*edgeoutbox.Event, errs, inner []error, pass []*edgeoutbox.Event, passIdx []int) []error {
+	f.count(inner, len(pass))
+	if inner != nil {
+		for j, err := range inner {
+			if j < len(passIdx) {
+				errs[passIdx[j]] = err
+			}
+		}
+	}
+	var settle edgeoutbox.HoldBack
+	return settle.Settle(events, errs)
 }
 
 // batchFaulty is FaultyTransport over a BatchTransport.
@@ -72,44 +130,71 @@ type batchFaulty struct{ *FaultyTransport }
 // PublishBatch implements edgeoutbox.BatchTransport: injected faults first (holding
 // back later events of a failed entity), then the wrapped batch publish for the rest.
 func (b batchFaulty) PublishBatch(ctx context.Context, events []*edgeoutbox.Event) []error {
-	errs := make([]error, len(events))
-	var pass []*edgeoutbox.Event
-	var passIdx []int
-	failed := map[string]bool{}
-	failedAny := false
-	for i, ev := range events {
-		key := ev.Entity.Class + "\x00" + ev.Entity.ID
-		if failed[key] {
-			errs[i] = errors.New("conformance: held back behind a failed event of the same entity")
-			continue
-		}
-		if err := b.fault(ev); err != nil {
-			errs[i], failed[key], failedAny = err, true, true
-			continue
-		}
-		pass = append(pass, ev)
-		passIdx = append(passIdx, i)
-	}
+	errs, pass, passIdx := b.split(events)
+	var inner []error
 	if len(pass) > 0 {
-		inner := b.inner.(edgeoutbox.BatchTransport).PublishBatch(ctx, pass)
-		if inner != nil {
-			for j, err := range inner {
-				errs[passIdx[j]] = err
-			}
-			failedAny = true
-		}
+		inner = b.inner.(edgeoutbox.BatchTransport).PublishBatch(ctx, pass)
 	}
-	if !failedAny {
-		return nil
-	}
-	return errs
+	return b.merge(events, errs, inner, pass, passIdx)
 }
 
-// Wrap returns f as the transport to configure: a BatchTransport when the wrapped
-// transport is one.
+// pipelinedFaulty is FaultyTransport over a PipelinedTransport.
+type pipelinedFaulty struct{ batchFaulty }
+
+// StartBatch implements edgeoutbox.PipelinedTransport: injected faults first, then the
+// wrapped StartBatch for the rest; the returned function merges both answers.
+func (p pipelinedFaulty) StartBatch(ctx context.Context, events []*edgeoutbox.Event) func() []error {
+	errs, pass, passIdx := p.split(events)
+	wait := func() []error { return nil }
+	if len(pass) > 0 {
+		wait = p.inner.(edgeoutbox.PipelinedTransport).StartBatch(ctx, pass)
+	}
+	return func() []error { return p.merge(events, errs, wait(), pass, passIdx) }
+}
+
+// waiter adds AvailabilityWaiter to a wrapper whose wrapped transport has it.
+type waiter struct{ f *FaultyTransport }
+
+// WaitAvailable implements edgeoutbox.AvailabilityWaiter. During an injected outage it
+// returns at once, so that the relay keeps probing (the suite counts the probes);
+// otherwise it waits for the wrapped transport.
+func (w waiter) WaitAvailable(ctx context.Context) error {
+	w.f.mu.Lock()
+	offline := w.f.offline
+	w.f.mu.Unlock()
+	if offline {
+		return nil
+	}
+	return w.f.inner.(edgeoutbox.AvailabilityWaiter).WaitAvailable(ctx)
+}
+
+// Wrap returns f as the transport to configure, with the optional capabilities of the
+// wrapped transport and no others.
 func (f *FaultyTransport) Wrap() edgeoutbox.Transport {
-	if _, ok := f.inner.(edgeoutbox.BatchTransport); ok {
+	_, batch := f.inner.(edgeoutbox.BatchTransport)
+	_, piped := f.inner.(edgeoutbox.PipelinedTransport)
+	_, waits := f.inner.(edgeoutbox.AvailabilityWaiter)
+	w := waiter{f}
+	switch {
+	case piped && waits:
+		return struct {
+			pipelinedFaulty
+			waiter
+		}{pipelinedFaulty{batchFaulty{f}}, w}
+	case piped:
+		return pipelinedFaulty{batchFaulty{f}}
+	case batch && waits:
+		return struct {
+			batchFaulty
+			waiter
+		}{batchFaulty{f}, w}
+	case batch:
 		return batchFaulty{f}
+	case waits:
+		return struct {
+			*FaultyTransport
+			waiter
+		}{f, w}
 	}
 	return f
 }
