@@ -65,7 +65,7 @@ func testBrokerOutage(t *testing.T, h *Harness) {
 			t.Fatal(err)
 		}
 		if ev.Attempts != 0 {
-			t.Fatalf("event %d: %d attempts counted for the outage, want 0", r.ID, ev.Attempts)
+			t.Fatalf("event %d: %d attempts counted for the outage, want 0 (last error: %s)", r.ID, ev.Attempts, ev.LastError)
 		}
 	}
 }
