@@ -24,7 +24,7 @@ var ErrDestinationBlocked = errors.New("kafka: destination blocked")
 // blockedError is an error classed ErrDestinationBlocked.
 type blockedError struct{ err error }
 
-func (e *blockedError) Error() string   { return e.err.Error() }
+func (e *blockedError) Error() string   { return "kafka: destination blocked: " + e.err.Error() }
 func (e *blockedError) Unwrap() []error { return []error{ErrDestinationBlocked, e.err} }
 
 // outcome is how the transport classed one event's result.

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Defaults of [Transport].
@@ -207,16 +209,30 @@ func (t *Transport) PublishBatch(ctx context.Context, events []*edgeoutbox.Event
 			b.resolve(i, func() (error, outcome) { return classify(ctx, ev, topic, err) })
 		})
 	}
+	var probed map[string]error
 	abandoned := b.wait(pctx, func(i int) (error, outcome) {
 		// The client cancels records only between requests, so a broker that does not
 		// answer could hold them far past the deadline: give up on them here.
 		// Outcome unknown; the relay sends them again once the broker answers.
-		err := fmt.Errorf("produce event %d (%s) to kafka topic %q: no answer within the publish timeout %s",
-			events[i].ID, events[i].Name, topics[i], t.cfg.publishTimeout)
+		err := fmt.Errorf("no answer within the publish timeout %s: %w", t.cfg.publishTimeout, context.DeadlineExceeded)
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w (%w)", err, ctx.Err()), outcomeCancelled
+			return classify(ctx, events[i], topics[i], err)
 		}
-		return edgeoutbox.Unavailable(err), outcomeUnavailable
+		// Records for a topic that does not exist wait in the client for several
+		// metadata refreshes: ask the broker, so that a missing topic is reported as
+		// such rather than as an outage.
+		if probed == nil {
+			probed = make(map[string]error)
+		}
+		cause, ok := probed[topics[i]]
+		if !ok {
+			cause = t.probeTopic(ctx, topics[i])
+			probed[topics[i]] = cause
+		}
+		if cause != nil {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+		return classify(ctx, events[i], topics[i], err)
 	})
 	if abandoned {
 		// Left in the client, they would fail the records produced after them in
@@ -364,4 +380,26 @@ func (t *Transport) Stats() Stats {
 		Failed:      t.failed.Load(),
 		LastError:   last,
 	}
+}
+
+// probeTopic asks the cluster about topic after its records went unanswered. It
+// returns the topic's error (unknown topic, not authorized), nil when the topic is
+// fine or the cluster does not answer.
+func (t *Transport) probeTopic(ctx context.Context, topic string) error {
+	pctx, cancel := context.WithTimeout(ctx, min(t.cfg.publishTimeout, 2*time.Second))
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(pctx, t.cl)
+	if err != nil {
+		return nil
+	}
+	for _, rt := range resp.Topics {
+		if rt.Topic != nil && *rt.Topic == topic {
+			return kerr.ErrorForCode(rt.ErrorCode)
+		}
+	}
+	return nil
 }
