@@ -103,7 +103,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"dead-letters", "retry", "--db", "x.db"}, "dead-letters retry: missing dead letter ID (or --all)"},
 		{[]string{"dead-letters", "retry", "3", "--all", "--db", "x.db"}, "give a dead letter ID or --all, not both"},
 		{[]string{"schema", "dump"}, "schema dump: missing definitions package"},
-		{[]string{"relay", "--db", "x.db"}, "relay: --nats is required"},
+		{[]string{"relay", "--db", "x.db"}, "relay: --nats or --kafka is required"},
+		{[]string{"relay", "--db", "x.db", "--nats", "nats://127.0.0.1:1", "--kafka", "127.0.0.1:1"}, "relay: --nats and --kafka: choose one broker"},
 		{[]string{"demo", "--events", "0"}, "demo: --events and --entities must be at least 1"},
 		{[]string{"version", "now"}, `version: unexpected argument "now"`},
 	}
