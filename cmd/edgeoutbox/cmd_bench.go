@@ -11,8 +11,8 @@ import (
 func benchCommand() *command {
 	return &command{
 		Name:    "bench",
-		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats] [--json]",
-		Summary: "measure the library against raw SQLite and raw JetStream baselines in one run",
+		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka] [--json]",
+		Summary: "measure the library against raw SQLite, JetStream and Kafka baselines in one run",
 		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
 with 1, 8 and 64 emitters beside raw SQLite inserts with as many rows per
@@ -20,9 +20,10 @@ transaction; EmitBatch beside raw 1000-row transactions; the relay draining a
 backlog through the memory transport beside a raw "select 500 due rows, mark them
 published" loop; the relay draining to JetStream beside raw asynchronous JetStream
 publishing of the same messages from memory; and the relay draining to core NATS
-beside the raw SQLite drain. Subject and baseline run alternately; the best of
---reps runs of each is kept. Everything runs in a temporary directory with an
-embedded NATS server.`,
+beside the raw SQLite drain; and the relay draining to an in-process Kafka (kfake)
+beside raw franz-go ProduceSync of the same records from memory. Subject and
+baseline run alternately; the best of --reps runs of each is kept. Everything runs
+in a temporary directory with an embedded NATS server and Kafka cluster.`,
 		run: runBench,
 	}
 }
@@ -41,7 +42,7 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	events := fs.Int("events", 50000, "events per emit measurement")
 	backlog := fs.Int("backlog", 200000, "events in each drain backlog")
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
-	only := fs.String("only", "", "run one group: emit, drain or nats")
+	only := fs.String("only", "", "run one group: emit, drain, nats or kafka")
 	asJSON := fs.Bool("json", false, "print the comparisons as JSON")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
@@ -54,9 +55,9 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000 and --reps at least 1")
 	}
 	switch *only {
-	case "", "emit", "drain", "nats":
+	case "", "emit", "drain", "nats", "kafka":
 	default:
-		return usageErrorf(cmd, fs, "--only %q: use emit, drain or nats", *only)
+		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats or kafka", *only)
 	}
 	dir, err := os.MkdirTemp("", "edgeoutbox-bench-")
 	if err != nil {
@@ -91,6 +92,13 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 		cs, err := bench.NATSSuite(ctx, dir, *backlog, *reps)
 		if err != nil {
 			return fmt.Errorf("nats benchmark: %w", err)
+		}
+		report(cs...)
+	}
+	if *only == "" || *only == "kafka" {
+		cs, err := bench.KafkaSuite(ctx, dir, *backlog, *reps)
+		if err != nil {
+			return fmt.Errorf("kafka benchmark: %w", err)
 		}
 		report(cs...)
 	}

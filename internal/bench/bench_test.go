@@ -23,7 +23,11 @@ func TestSuitesRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("nats suite: %v", err)
 	}
-	for _, c := range cs {
+	kcs, err := KafkaSuite(ctx, dir, 2000, 1)
+	if err != nil {
+		t.Fatalf("kafka suite: %v", err)
+	}
+	for _, c := range append(cs, kcs...) {
 		if c.Subject.Events != 2000 || c.Baseline.Events != 2000 || c.Ratio() <= 0 {
 			t.Errorf("comparison %s", c)
 		}
@@ -47,7 +51,11 @@ func TestBigDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cs {
+	kcs, err := KafkaSuite(ctx, dir, 200000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(cs, kcs...) {
 		t.Log(c)
 	}
 }

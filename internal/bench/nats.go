@@ -87,14 +87,30 @@ func RawJetStream(ctx context.Context, dir string, msgs []*nats.Msg) (Result, er
 // backlogMessages builds, through the transport's own encoding, the messages of the n
 // pending events in backlog (the database is only read).
 func backlogMessages(ctx context.Context, backlog string, n int) ([]*nats.Msg, error) {
+	events, err := backlogEvents(ctx, backlog, n)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]*nats.Msg, len(events))
+	for i, ev := range events {
+		if msgs[i], err = edgeoutbox.NATSMessage("events."+ev.Name, ev); err != nil {
+			return nil, err
+		}
+	}
+	return msgs, nil
+}
+
+// backlogEvents reads the n pending events of backlog, oldest first (the database is
+// only read).
+func backlogEvents(ctx context.Context, backlog string, n int) ([]*edgeoutbox.Event, error) {
 	e, err := Open(ctx, backlog, edgeoutbox.Config{})
 	if err != nil {
 		return nil, err
 	}
 	defer e.Close()
-	var msgs []*nats.Msg
+	var events []*edgeoutbox.Event
 	var before int64
-	for len(msgs) < n {
+	for len(events) < n {
 		page, err := e.ListEvents(ctx, edgeoutbox.EventFilter{Status: edgeoutbox.StatusPending, Limit: 1000, BeforeID: before})
 		if err != nil {
 			return nil, err
@@ -103,22 +119,18 @@ func backlogMessages(ctx context.Context, backlog string, n int) ([]*nats.Msg, e
 			break
 		}
 		for _, se := range page {
-			m, err := edgeoutbox.NATSMessage("events."+se.Name, &se.Event)
-			if err != nil {
-				return nil, err
-			}
-			msgs = append(msgs, m)
+			events = append(events, &se.Event)
 			before = se.ID
 		}
 	}
-	if len(msgs) != n {
-		return nil, fmt.Errorf("backlog holds %d events, want %d", len(msgs), n)
+	if len(events) != n {
+		return nil, fmt.Errorf("backlog holds %d events, want %d", len(events), n)
 	}
 	// ListEvents pages newest first; publish oldest first like the relay.
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
+	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+		events[i], events[j] = events[j], events[i]
 	}
-	return msgs, nil
+	return events, nil
 }
 
 func streamCount(ctx context.Context, js jetstream.JetStream, n int) error {
