@@ -62,6 +62,9 @@ func NewClient(cfg ClientConfig) (*kgo.Client, error) {
 		// After a broker failure the producer waits for fresh metadata, which by
 		// default comes at most every 5 s: the relay would lose that long per outage.
 		kgo.MetadataMinAge(250 * time.Millisecond),
+		// The relay hands over whole batches and waits for them: lingering for more
+		// records would only add its delay to every batch.
+		kgo.ProducerLinger(0),
 	}
 	if cfg.DisableIdempotency {
 		opts = append(opts, kgo.DisableIdempotentWrite())
