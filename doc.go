@@ -39,7 +39,9 @@
 // Consumers read the JSON envelope with package envelope (standard library only,
 // no SQLite; [DecodeEnvelope] is the same decoder). A custom transport
 // implements [Transport] (and optionally [BatchTransport], [AvailabilityWaiter],
-// [PipelinedTransport]); package edgeoutboxtest runs the conformance suite against it.
+// [PipelinedTransport]), keeps the per-entity order within a batch with [HoldBack], and
+// runs the conformance suite of package edgeoutboxtest. The Kafka transport is the
+// sub-package kafka, so that programs that do not use it link none of its client.
 //
 // # Operations
 //
