@@ -123,8 +123,3 @@ func encodeEnvelope(e *Event) ([]byte, error) {
 // JSON envelope as body, the attribute headers and Nats-Msg-Id. Use it to publish an
 // event by hand exactly as the relay would (tools, benchmarks, migrations).
 func NATSMessage(subject string, e *Event) (*nats.Msg, error) { return natsMessage(subject, e) }
-
-// EncodeEnvelope returns the JSON envelope of e exactly as [NATSTransport] sends it
-// (see [Envelope]), for other transports (the kafka sub-package) and tools. An error
-// means the event can never be encoded (e.g. its payload is not valid JSON).
-func EncodeEnvelope(e *Event) ([]byte, error) { return encodeEnvelope(e) }

@@ -147,7 +147,7 @@ func decodeRecords(recs []*kgo.Record) ([]*edgeoutbox.Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev := env.Event()
+		ev := edgeoutbox.EnvelopeEvent(env)
 		if want := "events." + ev.Name; rec.Topic != want {
 			return nil, fmt.Errorf("event %d in topic %q, want %q", ev.ID, rec.Topic, want)
 		}

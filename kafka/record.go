@@ -3,16 +3,29 @@ package kafka
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// encodeEnvelope is the one place this package calls the envelope encoder, so that
-// it can move (to a consumer-side package) without touching the rest.
-func encodeEnvelope(e *edgeoutbox.Event) ([]byte, error) { return edgeoutbox.EncodeEnvelope(e) }
+// encodeEnvelope is the one place this package builds the envelope: package
+// envelope defines the body and the headers for every transport.
+func encodeEnvelope(e *edgeoutbox.Event) ([]byte, []kgo.RecordHeader, error) {
+	env := edgeoutbox.NewEnvelope(e)
+	body, err := envelope.Marshal(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := make([]kgo.RecordHeader, 0, envelope.MaxHeaders)
+	env.EachHeader(func(key, value string) {
+		if key == envelope.HeaderMsgID {
+			return // JetStream's; Kafka consumers use HeaderIdempotencyKey
+		}
+		h = append(h, kgo.RecordHeader{Key: key, Value: []byte(value)})
+	})
+	return body, h, nil
+}
 
 // EntityKey returns the record key the transport gives e by default: "Class/ID",
 // or nil for an event without an entity (such events are not ordered).
@@ -40,28 +53,10 @@ func record(topic string, e *edgeoutbox.Event, key func(*edgeoutbox.Event) []byt
 	if err := validTopic(topic); err != nil {
 		return nil, fmt.Errorf("event %d (%s): topic %q: %w", e.ID, e.Name, topic, err)
 	}
-	body, err := encodeEnvelope(e)
+	body, h, err := encodeEnvelope(e)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode event %d (%s): %w", e.ID, e.Name, err)
 	}
-	h := make([]kgo.RecordHeader, 0, 10)
-	add := func(k, v string) { h = append(h, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
-	add(edgeoutbox.HeaderContentType, edgeoutbox.EnvelopeContentType)
-	if e.IdempotencyKey != "" {
-		add(edgeoutbox.HeaderIdempotencyKey, e.IdempotencyKey)
-	}
-	add(edgeoutbox.HeaderEventID, strconv.FormatInt(e.ID, 10))
-	add(edgeoutbox.HeaderEvent, e.Name)
-	add(edgeoutbox.HeaderType, e.Type)
-	add(edgeoutbox.HeaderVersion, strconv.Itoa(e.Version))
-	if e.Entity.Class != "" || e.Entity.ID != "" {
-		add(edgeoutbox.HeaderEntityClass, e.Entity.Class)
-		add(edgeoutbox.HeaderEntityID, e.Entity.ID)
-	}
-	if e.Entity.Version != nil {
-		add(edgeoutbox.HeaderEntityVersion, strconv.FormatInt(*e.Entity.Version, 10))
-	}
-	add(edgeoutbox.HeaderOccurredAt, e.OccurredAt.UTC().Format(time.RFC3339Nano))
 	return &kgo.Record{Topic: topic, Key: key(e), Value: body, Headers: h}, nil
 }
 
