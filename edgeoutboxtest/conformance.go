@@ -30,6 +30,11 @@ type Harness struct {
 	// OutageEvents is how many events the broker-outage subtest emits while the
 	// broker is down (default 1000; a tenth, at least 100, under -short).
 	OutageEvents int
+	// AtLeastOnce says the broker cannot drop a re-send (core NATS): a batch whose
+	// outcome was unknown around the outage (a flush that timed out although the
+	// server had the messages) arrives twice. The outage subtest then checks that
+	// every event arrived and that first arrivals keep each entity's order.
+	AtLeastOnce bool
 }
 
 // RunTransportConformance runs the transport conformance suite: every transport
