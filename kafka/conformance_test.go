@@ -18,12 +18,15 @@ var conformanceTopic = "events." + edgeoutboxtest.ConformanceEvent.Name()
 func TestKafkaConformance(t *testing.T) {
 	edgeoutboxtest.RunTransportConformance(t, func(t *testing.T) *edgeoutboxtest.Harness {
 		fc := startCluster(t, 3, conformanceTopic)
-		cl, err := kafka.NewClient(kafka.ClientConfig{Brokers: fc.Addrs(), DeliveryTimeout: 2 * time.Second})
+		// Long enough that a busy machine does not turn a slow ack into an unknown
+		// outcome (re-sent, so stored twice); short enough for the outage subtests,
+		// which wait for it once each.
+		cl, err := kafka.NewClient(kafka.ClientConfig{Brokers: fc.Addrs(), DeliveryTimeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(cl.Close)
-		tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(2*time.Second))
+		tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,21 +29,26 @@ func cowFed(id int64, cow string) *edgeoutbox.Event {
 	}
 }
 
-// faultTransport starts a cluster holding faultTopic and a transport on it with a short
-// publish timeout.
-func faultTransport(t *testing.T, cfg kafka.ClientConfig) (*fakeCluster, *kafka.Transport) {
+// Publish timeouts: short where the test waits for it to pass (an outage), long where
+// an answer is expected, so that a busy machine cannot turn the answer into a timeout.
+const (
+	outageTimeout = time.Second
+	answerTimeout = 15 * time.Second
+)
+
+// faultTransport starts a cluster holding faultTopic and a transport on it with the
+// given publish timeout.
+func faultTransport(t *testing.T, cfg kafka.ClientConfig, timeout time.Duration) (*fakeCluster, *kafka.Transport) {
 	t.Helper()
 	fc := startCluster(t, 2, faultTopic)
 	cfg.Brokers = fc.Addrs()
-	if cfg.DeliveryTimeout == 0 {
-		cfg.DeliveryTimeout = time.Second
-	}
+	cfg.DeliveryTimeout = timeout
 	cl, err := kafka.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(time.Second))
+	tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(timeout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +60,7 @@ func TestFaultsPermanent(t *testing.T) {
 	for _, e := range []*kerr.Error{kerr.MessageTooLarge, kerr.InvalidRecord, kerr.PolicyViolation, kerr.RecordListTooLarge} {
 		t.Run(e.Message, func(t *testing.T) {
 			t.Parallel()
-			fc, tr := faultTransport(t, kafka.ClientConfig{})
+			fc, tr := faultTransport(t, kafka.ClientConfig{}, answerTimeout)
 			fc.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: faultTopic, Err: e})
 			err := tr.Publish(context.Background(), cowFed(1, "7"))
 			if !errors.Is(err, edgeoutbox.ErrPermanent) || !errors.Is(err, e) {
@@ -88,7 +93,7 @@ func TestFaultsDestinationBlocked(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			fc, tr := faultTransport(t, kafka.ClientConfig{})
+			fc, tr := faultTransport(t, kafka.ClientConfig{}, answerTimeout)
 			fc.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{c.key}, Err: c.err, Count: -1})
 			err := tr.Publish(context.Background(), cowFed(1, "7"))
 			if !errors.Is(err, kafka.ErrDestinationBlocked) || !errors.Is(err, c.err) {
@@ -104,7 +109,7 @@ func TestFaultsDestinationBlocked(t *testing.T) {
 	}
 	t.Run("unknown topic", func(t *testing.T) {
 		t.Parallel()
-		_, tr := faultTransport(t, kafka.ClientConfig{})
+		_, tr := faultTransport(t, kafka.ClientConfig{}, answerTimeout)
 		ev := cowFed(1, "7")
 		ev.Name = "not_created"
 		err := tr.Publish(context.Background(), ev)
@@ -118,7 +123,7 @@ func TestFaultsUnavailable(t *testing.T) {
 	t.Parallel()
 	t.Run("retriable broker error", func(t *testing.T) {
 		t.Parallel()
-		fc, tr := faultTransport(t, kafka.ClientConfig{})
+		fc, tr := faultTransport(t, kafka.ClientConfig{}, outageTimeout)
 		h := fc.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: faultTopic, Err: kerr.NotEnoughReplicas, Count: -1})
 		err := tr.Publish(context.Background(), cowFed(1, "7"))
 		if !errors.Is(err, edgeoutbox.ErrTransportUnavailable) {
@@ -131,7 +136,7 @@ func TestFaultsUnavailable(t *testing.T) {
 	})
 	t.Run("connection dropped", func(t *testing.T) {
 		t.Parallel()
-		fc, tr := faultTransport(t, kafka.ClientConfig{})
+		fc, tr := faultTransport(t, kafka.ClientConfig{}, outageTimeout)
 		c := fc.Cluster()
 		c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 			c.KeepControl()
@@ -148,7 +153,7 @@ func TestFaultsUnavailable(t *testing.T) {
 	})
 	t.Run("broker down", func(t *testing.T) {
 		t.Parallel()
-		fc, tr := faultTransport(t, kafka.ClientConfig{})
+		fc, tr := faultTransport(t, kafka.ClientConfig{}, outageTimeout)
 		fc.Stop()
 		err := tr.Publish(context.Background(), cowFed(1, "7"))
 		if !errors.Is(err, edgeoutbox.ErrTransportUnavailable) {
@@ -162,7 +167,7 @@ func TestFaultsUnavailable(t *testing.T) {
 
 func TestWithoutIdempotencyPublishes(t *testing.T) {
 	t.Parallel()
-	fc, tr := faultTransport(t, kafka.ClientConfig{DisableIdempotency: true})
+	fc, tr := faultTransport(t, kafka.ClientConfig{DisableIdempotency: true}, answerTimeout)
 	// No producer id is asked for: a cluster that refuses IDEMPOTENT_WRITE is fine.
 	fc.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.InitProducerID}, Err: kerr.ClusterAuthorizationFailed, Count: -1})
 	if err := tr.Publish(context.Background(), cowFed(1, "7")); err != nil {
@@ -176,12 +181,12 @@ func TestWithoutIdempotencyPublishes(t *testing.T) {
 func TestBlockedCountsAttemptsThroughTheRelay(t *testing.T) {
 	t.Parallel()
 	fc := startCluster(t, 2, conformanceTopic)
-	cl, err := kafka.NewClient(kafka.ClientConfig{Brokers: fc.Addrs(), DeliveryTimeout: time.Second})
+	cl, err := kafka.NewClient(kafka.ClientConfig{Brokers: fc.Addrs(), DeliveryTimeout: answerTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(time.Second))
+	tr, err := kafka.NewTransport(cl, kafka.WithPublishTimeout(answerTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
