@@ -43,7 +43,7 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		if err := ctx.Err(); err != nil {
 			// The relay's lease is ending (or Stop's context): send nothing more.
 			errs[i] = fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err)
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
 		if err := t.notConnected(); err != nil {

@@ -360,7 +360,7 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		if err := ctx.Err(); err != nil {
 			// The relay's lease is ending (or Stop's context): send nothing more.
 			errs[i] = fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err)
-			markFailed(failed, key, errs[i])
+			hold.Fail(events[i], errs[i])
 			continue
 		}
 		if err := t.nc.PublishMsg(m); err != nil {
