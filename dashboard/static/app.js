@@ -1,0 +1,73 @@
+// edgeoutbox dashboard: auto-refresh of the live part of a page while the tab is
+// visible, and "select all" on the dead letters page. No inline script anywhere: the
+// Content-Security-Policy allows only this file.
+(function () {
+  "use strict";
+
+  var main = document.querySelector("main[data-refresh]");
+  var state = document.getElementById("refresh-state");
+  if (main && window.fetch && window.DOMParser) {
+    var every = Math.max(1, parseInt(main.getAttribute("data-refresh"), 10) || 5) * 1000;
+    var timer = null;
+    var busy = false;
+
+    var show = function (text, paused) {
+      if (!state) return;
+      state.textContent = text;
+      state.classList.toggle("paused", !!paused);
+    };
+
+    // The user is working in the page: do not pull it from under them.
+    var interacting = function () {
+      var live = document.getElementById("live");
+      var active = document.activeElement;
+      return live && active && active !== document.body && live.contains(active);
+    };
+
+    var refresh = function () {
+      if (busy || document.visibilityState !== "visible" || interacting()) return;
+      busy = true;
+      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (res) {
+          if (!res.ok) throw new Error("HTTP " + res.status);
+          return res.text();
+        })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById("live");
+          var live = document.getElementById("live");
+          if (fresh && live) live.replaceWith(document.adoptNode(fresh));
+          show("Live · every " + every / 1000 + " s", false);
+        })
+        .catch(function () { show("Refresh failed · retrying", true); })
+        .then(function () { busy = false; });
+    };
+
+    var start = function () {
+      if (timer === null) timer = window.setInterval(refresh, every);
+    };
+    var stop = function () {
+      if (timer !== null) { window.clearInterval(timer); timer = null; }
+    };
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        show("Live · every " + every / 1000 + " s", false);
+        refresh();
+        start();
+      } else {
+        stop();
+        show("Paused", true);
+      }
+    });
+    if (document.visibilityState === "visible") start(); else show("Paused", true);
+  }
+
+  var all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      var boxes = document.querySelectorAll('input[type="checkbox"][name="id"]');
+      for (var i = 0; i < boxes.length; i++) boxes[i].checked = all.checked;
+    });
+  }
+})();
