@@ -9,13 +9,13 @@ import (
 
 // Chart geometry, in SVG user units; the SVG scales to its container.
 const (
-	chartW, chartH           = 720, 180
-	chartLeft, chartRight    = 44, 8
-	chartTop, chartBottom    = 10, 24
-	chartMinutes             = 60
-	chartBarGap              = 2
-	chartPlotW, chartPlotH   = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
-	chartSlotW       float64 = float64(chartPlotW) / chartMinutes
+	chartW, chartH                 = 720, 180
+	chartLeft, chartRight          = 44, 8
+	chartTop, chartBottom          = 10, 24
+	chartMinutes                   = 60
+	chartBarGap                    = 2
+	chartPlotW, chartPlotH         = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
+	chartSlotW             float64 = float64(chartPlotW) / chartMinutes
 )
 
 // throughputChart draws per-minute published and dead-lettered counts of the hour that

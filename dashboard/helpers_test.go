@@ -228,7 +228,6 @@ func links(body string) []string {
 	return out
 }
 
-
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 func edgeoutboxMetadata(m map[string]string) edgeoutbox.EmitOption { return edgeoutbox.WithMetadata(m) }

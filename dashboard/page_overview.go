@@ -11,17 +11,17 @@ import (
 
 // overviewPage is the data of the overview.
 type overviewPage struct {
-	Now         time.Time
-	Stats       edgeoutbox.Stats
-	StatsErr    string
-	Lease       *edgeoutbox.LeaseInfo
-	LeaseErr    string
-	Relay       relayState
-	LastPublish time.Time
-	Chart       template.HTML
+	Now                     time.Time
+	Stats                   edgeoutbox.Stats
+	StatsErr                string
+	Lease                   *edgeoutbox.LeaseInfo
+	LeaseErr                string
+	Relay                   relayState
+	LastPublish             time.Time
+	Chart                   template.HTML
 	HourPublished, HourDead int64
-	Schema      []schemaRow
-	SchemaFile  string
+	Schema                  []schemaRow
+	SchemaFile              string
 }
 
 // schemaRow is one event of the loaded schema.
