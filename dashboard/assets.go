@@ -15,8 +15,9 @@ var assets embed.FS
 // staticTypes are the files under static/ and their content types; nothing else is
 // served.
 var staticTypes = map[string]string{
-	"app.css": "text/css; charset=utf-8",
-	"app.js":  "text/javascript; charset=utf-8",
+	"app.css":     "text/css; charset=utf-8",
+	"app.js":      "text/javascript; charset=utf-8",
+	"favicon.svg": "image/svg+xml",
 }
 
 // serveStatic serves the stylesheet and the script. They hold no data, so they are

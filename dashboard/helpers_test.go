@@ -36,6 +36,26 @@ var orderNoted = edgeoutbox.Define("order_noted",
 	edgeoutbox.OptionalPayload("total", edgeoutbox.From("order"), edgeoutbox.Float),
 )
 
+// paymentCaptured and parcelShipped fill the schema and the screenshots.
+var (
+	paymentCaptured = edgeoutbox.Define("payment_captured",
+		edgeoutbox.EventType("domain"),
+		edgeoutbox.Input("payment"),
+		edgeoutbox.EntityClass("class_name", edgeoutbox.From("payment"), edgeoutbox.String),
+		edgeoutbox.EntityID("id", edgeoutbox.From("payment"), edgeoutbox.Int),
+		edgeoutbox.RequiredPayload("amount", edgeoutbox.From("payment"), edgeoutbox.Float),
+		edgeoutbox.RequiredPayload("currency", edgeoutbox.From("payment"), edgeoutbox.String),
+	)
+	parcelShipped = edgeoutbox.Define("parcel_shipped",
+		edgeoutbox.EventType("domain"),
+		edgeoutbox.Input("parcel"),
+		edgeoutbox.EntityClass("class_name", edgeoutbox.From("parcel"), edgeoutbox.String),
+		edgeoutbox.EntityID("id", edgeoutbox.From("parcel"), edgeoutbox.String),
+		edgeoutbox.RequiredPayload("carrier", edgeoutbox.From("parcel"), edgeoutbox.String),
+		edgeoutbox.OptionalPayload("tracking", edgeoutbox.From("parcel"), edgeoutbox.String),
+	)
+)
+
 // poison marks a note the transport refuses for good: those events become dead letters.
 const poison = "poison"
 
@@ -56,7 +76,7 @@ type env struct {
 func newEnv(t testing.TB, opts func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	schema, _, err := edgeoutbox.NewSchema("").With(orderNoted)
+	schema, _, err := edgeoutbox.NewSchema("").With(orderNoted, paymentCaptured, parcelShipped)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestOverviewShowsTheOutbox(t *testing.T) {
 		`id="count-pending">3<`, `id="count-published">5<`, `id="count-dead">2<`, // counts
 		"oldest waiting", "p50", "p99", // age and latency
 		"Lease holder", "Lease expires", // relay lease
-		"Transport", // online/offline
+		"Transport",                     // online/offline
 		"<svg", "Throughput, last hour", // server-side chart
 		"order_noted", "v1", "sha256:", // schema events and versions
 	} {
@@ -130,7 +130,7 @@ func TestEventDetail(t *testing.T) {
 		"order_noted", "badge-published", "Attempts", "Occurred", "Created", "Published", "Latency",
 		"Idempotency key", "v1", "sha256:", // schema version and fingerprint
 		"{\n  &#34;note&#34;: &#34;fine 0&#34;,", // pretty-printed payload
-		"request_id", "req-7", // metadata
+		"request_id", "req-7",                    // metadata
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("detail lacks %q", want)

@@ -63,6 +63,23 @@
     if (document.visibilityState === "visible") start(); else show("Paused", true);
   }
 
+  // Filters travel in the address: leave empty fields out of it, so a bookmark reads
+  // "events?status=pending" rather than a row of empty parameters.
+  var filters = document.querySelectorAll("form.filters");
+  for (var f = 0; f < filters.length; f++) {
+    filters[f].addEventListener("submit", function (ev) {
+      var fields = ev.target.querySelectorAll("input[name], select[name]");
+      for (var i = 0; i < fields.length; i++) {
+        if (fields[i].value === "") fields[i].disabled = true;
+      }
+    });
+  }
+  // Coming back to a page from the history re-enables what the submit disabled.
+  window.addEventListener("pageshow", function () {
+    var off = document.querySelectorAll("form.filters [disabled]");
+    for (var i = 0; i < off.length; i++) off[i].disabled = false;
+  });
+
   var all = document.getElementById("select-all");
   if (all) {
     all.addEventListener("change", function () {
