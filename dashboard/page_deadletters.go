@@ -48,7 +48,7 @@ func (h *handler) deadLetters(w http.ResponseWriter, r *http.Request) {
 		p.Total = st.DeadLettered
 	}
 	var err error
-	if p.Events, p.Pager, err = h.page(r.Context(), f, "dead-letters"); err != nil {
+	if p.Events, p.Pager, err = h.page(r.Context(), f, form, "dead-letters"); err != nil {
 		p.Problems = append(p.Problems, err.Error())
 		status = http.StatusInternalServerError
 	}

@@ -47,7 +47,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	var err error
-	p.Events, p.Pager, err = h.page(r.Context(), f, "events")
+	p.Events, p.Pager, err = h.page(r.Context(), f, f, "events")
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
 		status = http.StatusInternalServerError
@@ -57,7 +57,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 
 // page reads one page of events for f: the newest, the one before f.Before or the one
 // after f.After. It reads one row more than it shows, to know whether there is more.
-func (h *handler) page(ctx context.Context, f filter, path string) ([]*edgeoutbox.StoredEvent, pager, error) {
+// The pager's links carry links' conditions (what the page's address shows).
+func (h *handler) page(ctx context.Context, f, links filter, path string) ([]*edgeoutbox.StoredEvent, pager, error) {
 	var pg pager
 	evs, err := listEvents(ctx, h.engine, f, pageSize+1)
 	if err != nil {
@@ -80,16 +81,16 @@ func (h *handler) page(ctx context.Context, f filter, path string) ([]*edgeoutbo
 	}
 	if len(evs) == 0 {
 		if f.Before > 0 || f.After > 0 {
-			pg.Newer = link(f.query().Encode()) // back to the newest page
+			pg.Newer = link(links.query().Encode()) // back to the newest page
 		}
 		return evs, pg, nil
 	}
 	newest, oldest := evs[0].ID, evs[len(evs)-1].ID
 	if f.Before > 0 || (f.After > 0 && more) {
-		pg.Newer = link(f.withPage("after", newest))
+		pg.Newer = link(links.withPage("after", newest))
 	}
 	if more || f.After > 0 {
-		pg.Older = link(f.withPage("before", oldest))
+		pg.Older = link(links.withPage("before", oldest))
 	}
 	return evs, pg, nil
 }
