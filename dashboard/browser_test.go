@@ -246,6 +246,20 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".page-head .badge-published")))
 	location()
 
+	// Retry everything else, through the confirmation step.
+	do("retry all", chromedp.Click(chromedp.CSS(`nav.nav a[href="/ops/outbox/dead-letters"]`)), chromedp.WaitVisible(chromedp.CSS("#retry-matching")),
+		chromedp.Click(chromedp.CSS("#retry-matching")), chromedp.WaitVisible(chromedp.CSS("#confirm-retry")))
+	shot("confirm")
+	do("confirm", chromedp.Click(chromedp.CSS("#confirm-retry")), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if notice, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice"))); !strings.Contains(notice, "2 dead letters are pending again") {
+		t.Errorf("notice after retry all: %q", notice)
+	}
+	v.waitStats("every retried event published", func(s edgeoutbox.Stats) bool { return s.DeadLettered == 0 && s.Pending == 0 })
+
+	// Signed out, the dashboard asks for the token again.
+	do("sign out", chromedp.Click(chromedp.CSS(`.topbar form button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
+	shot("sign-in")
+
 	for _, l := range logs() {
 		t.Errorf("browser console: %s", l)
 	}
