@@ -69,7 +69,7 @@ func throughputChart(points []throughputPoint, since time.Time) template.HTML {
 		label := since.Add(time.Duration(i) * time.Minute).Format("15:04")
 		anchor := "middle"
 		if i == chartMinutes {
-			anchor = "end"
+			anchor, label = "end", "now"
 		}
 		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, chartH-6, anchor, label)
 	}

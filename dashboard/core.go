@@ -5,28 +5,32 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
 )
 
 // throughputPoint is one minute of the throughput chart.
-type throughputPoint struct {
-	Minute                  time.Time
-	Published, DeadLettered int64
-}
+type throughputPoint = edgeoutbox.ThroughputPoint
 
 // relayState is this process's relay.
-type relayState struct {
-	Running, HoldsLease, TransportOnline bool
-	LastError                            string
-	LastPublishAt                        time.Time
-}
+type relayState = edgeoutbox.RelayState
 
-// coreFilter turns the page's filter into the engine's.
+// coreFilter turns the page's filter into the engine's; every combination is served by
+// an index.
 func coreFilter(f filter, limit int) edgeoutbox.EventFilter {
-	return edgeoutbox.EventFilter{Status: f.Status, Name: f.Name, BeforeID: f.Before, Limit: limit}
+	return edgeoutbox.EventFilter{
+		Status:         f.Status,
+		Name:           f.Name,
+		EntityClass:    f.EntityClass,
+		EntityID:       f.EntityID,
+		IdempotencyKey: f.Key,
+		CreatedFrom:    f.From,
+		CreatedTo:      f.To,
+		BeforeID:       f.Before,
+		AfterID:        f.After,
+		Limit:          limit,
+	}
 }
 
 func listEvents(ctx context.Context, e *edgeoutbox.Engine, f filter, limit int) ([]*edgeoutbox.StoredEvent, error) {
@@ -34,28 +38,19 @@ func listEvents(ctx context.Context, e *edgeoutbox.Engine, f filter, limit int) 
 }
 
 func throughput(ctx context.Context, e *edgeoutbox.Engine, since time.Time) ([]throughputPoint, error) {
-	return nil, nil
+	return e.Throughput(ctx, since)
 }
 
-func relayOf(e *edgeoutbox.Engine) relayState { return relayState{} }
+func relayOf(e *edgeoutbox.Engine) relayState { return e.RelayState() }
 
-// retryDeadLetters makes the given dead letters pending again and counts them.
+// retryDeadLetters makes the given dead letters pending again, in one transaction, and
+// counts them; ids that are no longer dead letters are skipped.
 func retryDeadLetters(ctx context.Context, e *edgeoutbox.Engine, ids []int64) (int64, error) {
-	var n int64
-	for _, id := range ids {
-		err := e.RetryDeadLetter(ctx, id)
-		switch {
-		case err == nil:
-			n++
-		case errors.Is(err, edgeoutbox.ErrNotFound):
-		default:
-			return n, err
-		}
-	}
-	return n, nil
+	return e.RetryDeadLetters(ctx, ids)
 }
 
-// retryMatching makes every dead letter f matches pending again and counts them.
+// retryMatching makes every dead letter f matches pending again, in one transaction,
+// and counts them.
 func retryMatching(ctx context.Context, e *edgeoutbox.Engine, f filter) (int64, error) {
-	return e.RetryAllDeadLetters(ctx)
+	return e.RetryDeadLettersMatching(ctx, coreFilter(f, 0))
 }

@@ -43,6 +43,10 @@ func parseFilter(q url.Values) (filter, []string) {
 	f.EntityClass = strings.TrimSpace(q.Get("entity_class"))
 	f.EntityID = strings.TrimSpace(q.Get("entity_id"))
 	f.Key = strings.TrimSpace(q.Get("key"))
+	if f.EntityID != "" && f.EntityClass == "" {
+		problems = append(problems, fmt.Sprintf("Entity id %q needs its entity class: ids are only unique within a class.", f.EntityID))
+		f.EntityID = ""
+	}
 	for _, t := range []struct {
 		param, label string
 		dst          *time.Time

@@ -114,6 +114,9 @@ func TestEventsFiltersAreBookmarkable(t *testing.T) {
 	check("to="+future+"&status=published", []int64{1, 2, 3, keyed[0]})
 	check("from="+future, nil)
 
+	if r := v.get(testMount + "events?entity_id=2"); r.Code != 400 || !strings.Contains(r.Body, "needs its entity class") {
+		t.Errorf("entity id without class: %d, want 400 saying why", r.Code)
+	}
 	if r := v.get(testMount + "events?status=bogus&from=yesterday"); r.Code != 400 || !strings.Contains(r.Body, "bogus") || !strings.Contains(r.Body, "yesterday") {
 		t.Errorf("bad filters: %d, want 400 naming both", r.Code)
 	}
