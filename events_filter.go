@@ -101,6 +101,17 @@ func (e *Engine) listQueries(ctx context.Context, f *EventFilter) ([]listQuery, 
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	if f.Status == StatusDeadLettered {
+		// Dead letters are few: walk their own index and test name and entity on each
+		// row. Left to itself SQLite picks the name or entity index of every finished
+		// event and reads ~1000 published rows per dead letter (0.5 s a page at 1M).
+		// "+" keeps a column's index out of the plan.
+		for i, term := range where {
+			if strings.HasPrefix(term, "name ") || strings.HasPrefix(term, "entity_") {
+				where[i] = "+" + term
+			}
+		}
+	}
 	build := func(terms []string) listQuery {
 		q := listQuery{sql: "SELECT " + storedColumns + " FROM edgeoutbox_events", asc: f.AfterID > 0}
 		if len(terms) > 0 {
