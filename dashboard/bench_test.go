@@ -106,7 +106,7 @@ func buildBacklog(b *testing.B, e *edgeoutbox.Engine) {
 // (990 000 published, ~1 000 dead letters, 10 000 pending) and reports each page's p50
 // and p99 render time. Target: p99 ≤ 50 ms.
 //
-//	go test ./dashboard/ -run '^$' -bench Pages -benchtime 200x
+//	go test ./dashboard/ -run '^$' -bench Pages -benchtime 300x
 func BenchmarkPages(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 1 000 000-event outbox: not under -short")
