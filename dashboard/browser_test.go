@@ -208,6 +208,48 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("overview")
 
+	// Auto-refresh: the overview fetches itself while visible, stops while the tab is
+	// hidden, and catches up at once when it is shown again.
+	waitLoads := func(what string, n int64) {
+		t.Helper()
+		do(what, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			for v.overviewLoads.Load() < n {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			return nil
+		}))
+	}
+	waitLoads("auto-refresh", v.overviewLoads.Load()+2)
+	setVisibility := func(state string) {
+		t.Helper()
+		js := `Object.defineProperty(document, "visibilityState", {value: "` + state + `", configurable: true});
+			document.dispatchEvent(new Event("visibilitychange")); true`
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setVisibility("hidden")
+	if st, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#refresh-state"))); st != "Paused" {
+		t.Errorf("hidden tab says %q, want Paused", st)
+	}
+	hidden := v.overviewLoads.Load()
+	// An absence needs a window to be seen in: three refresh intervals.
+	do("stay hidden", chromedp.Sleep(3*time.Second))
+	if n := v.overviewLoads.Load() - hidden; n > 1 { // one fetch may have been in flight
+		t.Errorf("a hidden tab refreshed %d times in 3 s", n)
+	}
+	v.emit(1, "while hidden")
+	setVisibility("visible")
+	do("refresh on show", chromedp.WaitVisible(chromedp.CSS(`#count-pending`)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`document.getElementById("count-pending").textContent === "5"`)(ctx, tg)
+			return err
+		}))
+
 	// Events: the whole list, then filtered by status through the form.
 	do("events list", chromedp.Click(chromedp.CSS(`nav.nav a[href="/ops/outbox/events"]`)), chromedp.WaitVisible(chromedp.CSS("table.table-events")))
 	shot("events")

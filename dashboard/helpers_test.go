@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +70,8 @@ type env struct {
 	h      *handler
 	srv    *httptest.Server
 	client *http.Client // follows no redirects, so tests see every Location
+
+	overviewLoads atomic.Int64 // requests for the overview, by browsers and by the tests
 }
 
 // newEnv opens a fresh outbox and serves the dashboard; opts may change the options
@@ -107,10 +110,16 @@ func newEnv(t testing.TB, opts func(*Options)) *env {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "outside the dashboard mount: "+r.URL.Path, http.StatusTeapot)
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &env{t: t, ctx: ctx, e: e, mem: mem, h: hh.(*handler), srv: srv, client: client}
+	v := &env{t: t, ctx: ctx, e: e, mem: mem, h: hh.(*handler)}
+	v.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == testMount {
+			v.overviewLoads.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(v.srv.Close)
+	v.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return v
 }
 
 // emit stores n events whose notes are note plus their number; it returns their ids.
