@@ -84,7 +84,14 @@ func (h *handler) authorize(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.denied(w, r, err, "")
+		next := "/"
+		if r.Method == http.MethodGet && safeNext(r.URL.Path) {
+			next = r.URL.Path
+			if r.URL.RawQuery != "" {
+				next += "?" + r.URL.RawQuery
+			}
+		}
+		h.denied(w, r, err, next, "")
 	})
 }
 
@@ -95,20 +102,14 @@ func (h *handler) check(r *http.Request) error {
 	return h.opts.Authorize(r)
 }
 
-// denied writes the sign-in page for a request Authorize refused.
-func (h *handler) denied(w http.ResponseWriter, r *http.Request, err error, problem string) {
+// denied writes the sign-in page for a request Authorize refused; next is the page
+// (below the base path) to return to after signing in.
+func (h *handler) denied(w http.ResponseWriter, r *http.Request, err error, next, problem string) {
 	status := http.StatusForbidden
 	var ch *challengeError
 	if errors.As(err, &ch) {
 		w.Header().Set("WWW-Authenticate", ch.challenge)
 		status = http.StatusUnauthorized
-	}
-	next := r.URL.Path
-	if r.Method != http.MethodGet || !safeNext(next) {
-		next = "/"
-	}
-	if r.URL.RawQuery != "" && r.Method == http.MethodGet {
-		next += "?" + r.URL.RawQuery
 	}
 	h.render(w, r, status, "denied", deniedPage{
 		NoAuthorize: errors.Is(err, ErrNoAuthorize),
@@ -137,8 +138,7 @@ func safeNext(p string) bool {
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	next := r.PostFormValue("next")
-	path, query, _ := strings.Cut(next, "?")
-	if !safeNext(path) {
+	if path, _, _ := strings.Cut(next, "?"); !safeNext(path) {
 		next = "/"
 	}
 	cookie := &http.Cookie{
@@ -151,11 +151,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	trial.Header.Del("Cookie")
 	trial.AddCookie(cookie)
 	if err := h.check(trial); err != nil || token == "" {
-		r.URL.Path, r.URL.RawQuery, r.Method = path, query, http.MethodGet
 		if err == nil {
 			err = ErrNotSignedIn
 		}
-		h.denied(w, r, err, "That token was not accepted.")
+		h.denied(w, r, err, next, "That token was not accepted.")
 		return
 	}
 	http.SetCookie(w, cookie)

@@ -168,3 +168,18 @@ func TestNewChecksOptions(t *testing.T) {
 		t.Errorf("BasePath /x: %v", err)
 	}
 }
+
+// The metrics handler the application passes is served at <base>metrics, behind the
+// same Authorize as the pages.
+func TestMetricsBehindAuthorize(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, func(o *Options) {
+		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("edgeoutbox_pending 0\n")) })
+	})
+	if r := v.do(http.MethodGet, testMount+"metrics", nil, false, nil); r.Code != http.StatusForbidden || strings.Contains(r.Body, "edgeoutbox_pending") {
+		t.Errorf("metrics without the token: %d", r.Code)
+	}
+	if r := v.get(testMount + "metrics"); r.Code != http.StatusOK || r.Body != "edgeoutbox_pending 0\n" {
+		t.Errorf("metrics with the token: %d %q", r.Code, r.Body)
+	}
+}
