@@ -11,8 +11,9 @@
     var timer = null;
     var busy = false;
 
+    // A refresh that completes after the tab was hidden must not relabel it as live.
     var show = function (text, paused) {
-      if (!state) return;
+      if (!state || (!paused && document.visibilityState !== "visible")) return;
       state.textContent = text;
       state.classList.toggle("paused", !!paused);
     };
@@ -39,7 +40,9 @@
           if (fresh && live) live.replaceWith(document.adoptNode(fresh));
           show("Live · every " + every / 1000 + " s", false);
         })
-        .catch(function () { show("Refresh failed · retrying", true); })
+        .catch(function () {
+          if (document.visibilityState === "visible") show("Refresh failed · retrying", true);
+        })
         .then(function () { busy = false; });
     };
 
