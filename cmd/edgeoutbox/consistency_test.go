@@ -125,7 +125,7 @@ func TestCheckMention(t *testing.T) {
 			t.Errorf("%v: %s", ok, p)
 		}
 	}
-	for _, bad := range [][2]string{{"migrations", ""}, {"schema", "dumps"}, {"deadletters", "list"}, {"dead-letters", "retry-all"}, {"outbox", ""}, {"dashboard", ""}} {
+	for _, bad := range [][2]string{{"migrations", ""}, {"schema", "dumps"}, {"deadletters", "list"}, {"dead-letters", "retry-all"}, {"outbox", ""}, {"dashboards", ""}} {
 		if p := checkMention(cmds, bad[0], bad[1]); p == "" {
 			t.Errorf("%v accepted", bad)
 		}

@@ -53,6 +53,7 @@ func commandTable() []*command {
 		relayCommand(),
 		deadLettersCommand(),
 		outboxCommand(),
+		dashboardCommand(),
 		benchCommand(),
 		versionCommand(),
 	}
