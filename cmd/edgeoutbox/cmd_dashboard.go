@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeoutbox/edgeoutbox"
 	"github.com/edgeoutbox/edgeoutbox/dashboard"
+	"github.com/edgeoutbox/edgeoutbox/metrics"
 )
 
 // dashboardTokenEnv is the environment variable that gives the dashboard's token when
@@ -75,11 +76,18 @@ func runDashboard(ctx context.Context, c *cli, cmd *command, args []string) erro
 		return err
 	}
 	defer e.Close()
+	// Gauges read the file's counters, whichever process writes it; this process runs
+	// no relay, so its own counters stay at zero.
+	m, err := metrics.New(e, metrics.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Close(context.WithoutCancel(ctx))
 	h, err := dashboard.New(e, dashboard.Options{
 		BasePath:  *basePath,
 		Authorize: dashboard.BearerToken(secret),
 		ReadOnly:  *readOnly,
-		// Metrics: the metrics package's handler goes here, behind the same token.
+		Metrics:   m.Handler(),
 	})
 	if err != nil {
 		return usageErrorf(cmd, fs, "%v", err)

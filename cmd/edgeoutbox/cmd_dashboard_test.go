@@ -100,6 +100,14 @@ func TestDashboardCommand(t *testing.T) {
 	if code, body := getWithToken(t, base+"events?status=published", token); code != http.StatusOK || strings.Count(body, "badge-published\">") < 3 {
 		t.Errorf("events list: %d", code)
 	}
+	// Prometheus metrics beside the pages, behind the same token; the gauges read
+	// the file's counters, written by the other process.
+	if code, _ := getWithToken(t, base+"metrics", "wrong"); code != http.StatusForbidden {
+		t.Errorf("/metrics with a wrong token: %d, want 403", code)
+	}
+	if code, body := getWithToken(t, base+"metrics", token); code != http.StatusOK || !strings.Contains(body, "edgeoutbox_published_events 3") {
+		t.Errorf("/metrics: %d\n%s", code, body)
+	}
 }
 
 func TestDashboardTokenFromEnvironment(t *testing.T) {
