@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -50,6 +52,7 @@ func commandTable() []*command {
 		demoCommand(),
 		migrateCommand(),
 		schemaCommand(),
+		genCommand(),
 		emitCommand(),
 		relayCommand(),
 		deadLettersCommand(),
@@ -70,6 +73,7 @@ func commandTable() []*command {
 type cli struct {
 	stdout, stderr io.Writer
 	goCmd          string // the go command, for schema dump and check
+	cacheDir       string // where schema dump and check keep built programs; "" for none
 }
 
 // Run runs the edgeoutbox command line with args (without the program name), writing
@@ -77,8 +81,25 @@ type cli struct {
 // after printing requested help, a *UsageError for bad usage and any other error for a
 // failure; main maps them to exit codes 0, 0, 2 and 1.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &cli{stdout: stdout, stderr: stderr, goCmd: "go"}
+	c := &cli{stdout: stdout, stderr: stderr, goCmd: "go", cacheDir: defaultCacheDir()}
 	return c.run(ctx, args)
+}
+
+// defaultCacheDir is $EDGEOUTBOX_CACHE ("off" for none), else edgeoutbox/programs in
+// the user's cache directory (os.UserCacheDir).
+func defaultCacheDir() string {
+	switch dir := os.Getenv("EDGEOUTBOX_CACHE"); dir {
+	case "off":
+		return ""
+	case "":
+	default:
+		return dir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "edgeoutbox", "programs")
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
