@@ -83,6 +83,7 @@ func (t FieldType) applyField(f *fieldSpec) {
 // never by a panic.
 type Definition struct {
 	name     string
+	pkg      string         // import path of the package that called Define
 	v        *SchemaVersion // Version 0, no fingerprint: the shape only
 	problems []string
 }
@@ -301,6 +302,7 @@ func Define(name string, opts ...DefinitionOption) *Definition {
 		o.applyDefinition(b)
 	}
 	d := &Definition{name: name}
+	d.recordCaller(1)
 	if p := checkEventName(name); p != "" {
 		d.problems = append(d.problems, p)
 	}

@@ -13,6 +13,13 @@
 // had stays in the file, so [WithVersion] can still emit an old one.
 // [Schema.CheckDefinitions] reports definitions that changed since the dump.
 //
+// The one-file layout: "edgeoutbox gen ./events" writes events/event_schema.json next
+// to the definitions and generates, from it, the embedded schema (events.Schema, made
+// by [EmbeddedSchema], for Config.Schema), typed helpers per event (EmitCowFed,
+// EmitCowFedTx) and, in events/payload, typed payload structs per version for
+// consumers. [Definition.Package] records where each event was declared, so drift
+// messages name the exact command to run.
+//
 // # Emitting
 //
 // [Open] (or [New] over the application's *sql.DB) returns an [Engine].

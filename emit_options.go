@@ -8,16 +8,18 @@ import (
 type EmitOption func(*emitOptions)
 
 type emitOptions struct {
-	version        int
+	version        int  // 0: the latest
+	versionSet     bool // WithVersion was given, so 0 or less is an error, not the latest
 	occurredAt     time.Time
 	metadata       map[string]string
 	idempotencyKey string
 }
 
 // WithVersion emits an older version of the event, as kept in the schema file. The
-// default is the latest version.
+// default is the latest version. Versions start at 1: WithVersion(0) makes the emit
+// fail with ErrUnknownVersion rather than quietly pick the latest.
 func WithVersion(version int) EmitOption {
-	return func(o *emitOptions) { o.version = version }
+	return func(o *emitOptions) { o.version, o.versionSet = version, true }
 }
 
 // WithOccurredAt sets when the event happened. The default is the time of the Emit call.

@@ -60,6 +60,12 @@ func TestEmitErrors(t *testing.T) {
 	if !errors.Is(err, ErrUnknownVersion) {
 		t.Errorf("unknown version: %v", err)
 	}
+	for _, v := range []int{0, -1} {
+		_, err = e.Emit(ctx, "order_placed", orderInputs(1, 1), WithVersion(v))
+		if !errors.Is(err, ErrUnknownVersion) || !strings.Contains(err.Error(), "versions start at 1") {
+			t.Errorf("WithVersion(%d): %v, want ErrUnknownVersion saying versions start at 1", v, err)
+		}
+	}
 	_, err = e.Emit(ctx, "order_placed", Inputs{})
 	var ie *InputError
 	if !errors.As(err, &ie) || !errors.Is(err, ErrInvalidInput) || ie.Field != "order" {

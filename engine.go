@@ -148,11 +148,18 @@ func loadConfiguredSchema(cfg Config) (*Schema, error) {
 	default:
 		schema, err = LoadSchemaFile(cfg.SchemaPath)
 	}
+	if err == nil {
+		err = schema.loadErr
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Definitions) > 0 {
-		if err := schema.CheckDefinitions(cfg.Definitions...); err != nil {
+	defs := cfg.Definitions
+	if len(defs) == 0 {
+		defs = schema.packageDefinitions() // the package that embeds the schema
+	}
+	if len(defs) > 0 {
+		if err := schema.CheckDefinitions(defs...); err != nil {
 			return nil, err
 		}
 	}

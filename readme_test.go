@@ -11,6 +11,9 @@ import (
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
+// commentLines matches the line comments a file may open with (its doc comment).
+var commentLines = regexp.MustCompile(`(?m)^//.*\n`)
+
 // Every Go snippet in README.md is a complete file that compiles against this module.
 func TestReadmeSnippetsCompile(t *testing.T) {
 	if testing.Short() {
@@ -26,7 +29,7 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 	}
 	for i, b := range blocks {
 		src := b[1]
-		if !strings.HasPrefix(src, "package ") {
+		if !strings.HasPrefix(strings.TrimLeft(commentLines.ReplaceAllString(src, ""), "\n"), "package ") {
 			t.Errorf("README snippet %d is not a complete file (starts %q)", i+1, firstLine(src))
 			continue
 		}
@@ -87,6 +90,29 @@ func TestReadmeNamesRealTests(t *testing.T) {
 	for _, m := range names {
 		if !strings.Contains(sources.String(), "func "+m[1]+"(") {
 			t.Errorf("README names %s, which no test file defines", m[1])
+		}
+	}
+}
+
+// The README's complete example is examples/quickstart, byte for byte, so that
+// TestQuickstart, which builds and runs it against a real NATS server, runs what the
+// README shows.
+func TestReadmeShowsTheQuickstart(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]bool{}
+	for _, b := range goBlock.FindAllStringSubmatch(string(readme), -1) {
+		blocks[b[1]] = true
+	}
+	for _, f := range []string{"examples/quickstart/events/events.go", "examples/quickstart/main.go", "examples/quickstart/consumer/main.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !blocks[string(src)] {
+			t.Errorf("README.md has no Go block identical to %s: copy the file into the README", f)
 		}
 	}
 }

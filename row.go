@@ -37,6 +37,9 @@ func (e *Engine) prepareRow(name string, inputs Inputs, opts []EmitOption) (*row
 			opt(&o)
 		}
 	}
+	if o.versionSet && o.version < 1 {
+		return nil, fmt.Errorf("%w: WithVersion(%d) for event %q: versions start at 1; leave WithVersion out for the latest", ErrUnknownVersion, o.version, name)
+	}
 	v, err := e.schema.lookup(name, o.version)
 	if err != nil {
 		return nil, err

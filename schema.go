@@ -25,6 +25,10 @@ type Schema struct {
 	file   string // file name used in messages
 	events map[string][]*SchemaVersion
 	names  []string // sorted
+
+	pkg      string // definitions package that embeds the file (EmbeddedSchema), or ""
+	fromPath bool   // loaded by LoadSchemaFile: file is a path the CLI can write
+	loadErr  error  // EmbeddedSchema's parse error, returned by Open
 }
 
 // A SchemaVersion is one version of one event as recorded in the schema file. Treat it

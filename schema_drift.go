@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,10 @@ type SchemaDriftError struct {
 	File    string   // schema file name
 	New     []string // defined in code, not in the file (sorted)
 	Changed []string // defined in code, differing from the file's latest version (sorted)
+	// Command is the exact command that brings the file up to date, e.g.
+	// "edgeoutbox gen example.com/app/events"; "" when it cannot be named (the
+	// message then names the generic one).
+	Command string
 }
 
 // Error implements error. For example:
@@ -33,6 +38,9 @@ func (e *SchemaDriftError) Error() string {
 			verb = " are"
 		}
 		parts = append(parts, strings.Join(e.New, ", ")+verb+" not in "+file)
+	}
+	if e.Command != "" {
+		return strings.Join(parts, "; ") + "; run " + strconv.Quote(e.Command) + ", then commit the changes"
 	}
 	return strings.Join(parts, "; ") + "; " + dumpHint + ", then commit the file"
 }
@@ -61,5 +69,15 @@ func (s *Schema) CheckDefinitions(defs ...*Definition) error {
 	if len(drift.New) == 0 && len(drift.Changed) == 0 {
 		return nil
 	}
+	pkg := ""
+	for i, d := range reg.Definitions() {
+		if i == 0 {
+			pkg = d.pkg
+		} else if d.pkg != pkg {
+			pkg = ""
+			break
+		}
+	}
+	drift.Command = s.commandFor(pkg)
 	return drift
 }

@@ -66,7 +66,12 @@ func LoadSchemaFile(path string) (*Schema, error) {
 	if err != nil {
 		return nil, readError(path, err)
 	}
-	return parseSchema(path, data)
+	s, err := parseSchema(path, data)
+	if err != nil {
+		return nil, err
+	}
+	s.fromPath = true
+	return s, nil
 }
 
 // LoadSchemaFS reads and validates the schema file name in fsys (for example an

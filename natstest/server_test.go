@@ -1,6 +1,8 @@
 package natstest_test
 
 import (
+	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -26,4 +28,27 @@ func TestRestartKeepsURLAndStore(t *testing.T) {
 	natstest.WaitFor(t, 10*time.Second, "reconnect", func() bool { return nc.Status() == nats.CONNECTED })
 	srv.Restart() // restart while running
 	natstest.WaitFor(t, 10*time.Second, "reconnect", func() bool { return nc.Status() == nats.CONNECTED })
+}
+
+func TestStartWithoutTestingRemovesItsStore(t *testing.T) {
+	srv, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := srv.StoreDir()
+	if _, err := os.Stat(store); err != nil {
+		t.Fatalf("store directory missing while running: %v", err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := os.Stat(store); !os.IsNotExist(err) {
+		t.Fatalf("store directory %s left behind: %v", store, err)
+	}
+	if err := natstest.Wait(10*time.Millisecond, "never", func() bool { return false }); !errors.Is(err, natstest.ErrTimeout) {
+		t.Fatalf("Wait = %v, want ErrTimeout", err)
+	}
 }

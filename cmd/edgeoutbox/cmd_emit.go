@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -87,10 +88,12 @@ func runEmit(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if *key != "" {
 		opts = append(opts, edgeoutbox.WithIdempotencyKey(*key))
 	}
-	if *version < 0 {
-		return usageErrorf(cmd, fs, "--version %d: versions start at 1", *version)
+	versionSet := false
+	fs.Visit(func(f *flag.Flag) { versionSet = versionSet || f.Name == "version" })
+	if versionSet && *version < 1 {
+		return usageErrorf(cmd, fs, "--version %d: versions start at 1; leave --version out for the latest", *version)
 	}
-	if *version > 0 {
+	if versionSet {
 		opts = append(opts, edgeoutbox.WithVersion(*version))
 	}
 	if *occurredAt != "" {

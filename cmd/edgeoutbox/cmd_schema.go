@@ -25,7 +25,10 @@ func schemaCommand() *command {
 (exported package-level variables set with edgeoutbox.Define) and records them in the
 schema file: a new event becomes version 1, a changed one gets a new version, an
 unchanged one leaves the file byte for byte as it was. Run it inside the module that
-holds the package, e.g. edgeoutbox schema dump ./events. Needs the Go toolchain.`,
+holds the package, e.g. edgeoutbox schema dump ./events. Needs the Go toolchain.
+Without --out the file is event_schema.json in the package's directory and the typed
+helpers are generated too, exactly as "edgeoutbox gen" does; with --out only that file
+is written. The built program is cached until the package or go.mod changes.`,
 				run: runSchemaDump,
 			},
 			{
@@ -34,7 +37,10 @@ holds the package, e.g. edgeoutbox schema dump ./events. Needs the Go toolchain.
 				Summary: "check the schema file, and that a package's definitions match it",
 				Details: `Parses the schema file and verifies every fingerprint. With a definitions package it
 also checks that the package's definitions match the file's latest versions, and fails
-(exit status 1) when one was added or changed without a dump: for CI.`,
+(exit status 1) when one was added or changed without a dump: for CI. With a package
+and no --schema, the file is the one next to the definitions and the generated code
+("edgeoutbox gen") must be up to date too. Without a package, --schema defaults to
+event_schema.json in the current directory.`,
 				run: runSchemaCheck,
 			},
 			{
@@ -58,7 +64,7 @@ func (c *cli) dumpTool() (*schemadump.Tool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &schemadump.Tool{Go: goPath, Stderr: c.stderr}, nil
+	return &schemadump.Tool{Go: goPath, Stderr: c.stderr, CacheDir: c.cacheDir}, nil
 }
 
 type dumpOutput struct {
@@ -70,11 +76,12 @@ type dumpOutput struct {
 	Unchanged []string       `json:"unchanged"`
 	Retained  []string       `json:"retained"`
 	Latest    map[string]int `json:"latest"`
+	Generated []string       `json:"generated"` // generated files written
 }
 
 func runSchemaDump(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd)
-	out := fs.String("out", edgeoutbox.DefaultSchemaFile, "schema `FILE` to create or update")
+	out := fs.String("out", "", "schema `FILE` to create or update (default: event_schema.json next to the definitions, plus generated code)")
 	asJSON := fs.Bool("json", false, "print what changed as JSON")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
@@ -83,41 +90,7 @@ func runSchemaDump(ctx context.Context, c *cli, cmd *command, args []string) err
 	if err := wantArgs(cmd, fs, rest, 1, 1, "definitions package (e.g. ./events)"); err != nil {
 		return err
 	}
-	tool, pkg, err := c.findDefinitions(ctx, rest[0])
-	if err != nil {
-		return err
-	}
-	res, err := tool.Dump(ctx, pkg, *out)
-	if err != nil {
-		return err
-	}
-	if res.Error != "" {
-		return errors.New(res.Error)
-	}
-	d := res.Dump
-	o := dumpOutput{File: *out, Package: pkg.ImportPath, Written: d.Written, Added: nonNil(d.Added), Changed: nonNil(d.Changed),
-		Unchanged: nonNil(d.Unchanged), Retained: nonNil(d.Retained), Latest: d.Latest}
-	if *asJSON {
-		return writeJSON(c.stdout, o)
-	}
-	for _, n := range o.Added {
-		fmt.Fprintf(c.stdout, "added     %s v%d\n", n, o.Latest[n])
-	}
-	for _, n := range o.Changed {
-		fmt.Fprintf(c.stdout, "changed   %s v%d\n", n, o.Latest[n])
-	}
-	for _, n := range o.Unchanged {
-		fmt.Fprintf(c.stdout, "unchanged %s v%d\n", n, o.Latest[n])
-	}
-	for _, n := range o.Retained {
-		fmt.Fprintf(c.stdout, "kept      %s (no definition in %s; old events stay emittable)\n", n, pkg.ImportPath)
-	}
-	if o.Written {
-		fmt.Fprintf(c.stdout, "wrote %s: commit it\n", o.File)
-	} else {
-		fmt.Fprintf(c.stdout, "%s is up to date\n", o.File)
-	}
-	return nil
+	return c.dumpPackage(ctx, rest[0], *out, *asJSON)
 }
 
 // findDefinitions finds the definitions package named by pattern (noting unexported
@@ -151,7 +124,7 @@ func nonNil(s []string) []string {
 
 func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd)
-	file := fs.String("schema", edgeoutbox.DefaultSchemaFile, "schema `FILE` to check")
+	file := fs.String("schema", "", "schema `FILE` to check (default: event_schema.json next to the definitions, or in the current directory without a package)")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -159,45 +132,78 @@ func runSchemaCheck(ctx context.Context, c *cli, cmd *command, args []string) er
 	if err := wantArgs(cmd, fs, rest, 0, 1, ""); err != nil {
 		return err
 	}
-	schema, err := edgeoutbox.LoadSchemaFile(*file)
-	if err != nil {
-		if len(rest) == 1 {
-			return errors.New(withDumpCommand(err.Error(), *file, rest[0]))
+	if len(rest) == 0 {
+		if *file == "" {
+			*file = edgeoutbox.DefaultSchemaFile
 		}
+		schema, err := edgeoutbox.LoadSchemaFile(*file)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions, fingerprints verified\n", *file, len(schema.Events()), countVersions(schema))
+		return nil
+	}
+	tool, pkg, err := c.findDefinitions(ctx, rest[0])
+	if err != nil {
 		return err
 	}
+	oneFile := *file == ""
+	command := dumpCommandLine(*file, rest[0])
+	if oneFile {
+		*file = packageSchemaFile(pkg)
+		command = genCommandLine(pkg)
+	}
+	shown := displayPath(*file)
+	schema, err := edgeoutbox.LoadSchemaFile(*file)
+	if err != nil {
+		return errors.New(replaceDumpHint(err.Error(), command))
+	}
+	res, err := tool.Check(ctx, pkg, *file)
+	if err != nil {
+		return err
+	}
+	if res.Drift {
+		return &edgeoutbox.SchemaDriftError{File: shown, New: res.New, Changed: res.Changed, Command: command}
+	}
+	if res.Error != "" {
+		return errors.New(replaceDumpHint(res.Error, command))
+	}
+	if oneFile {
+		files, err := generatedFiles(pkg, *file, res.Defined)
+		if err != nil {
+			return err
+		}
+		if stale := staleGenerated(files); len(stale) > 0 {
+			return fmt.Errorf("generated code is out of date with %s (%s); run %q, then commit the changes",
+				shown, strings.Join(stale, ", "), command)
+		}
+	}
+	fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions; the %d definitions in %s match it\n",
+		shown, len(schema.Events()), countVersions(schema), len(pkg.Definitions), pkg.ImportPath)
+	if oneFile {
+		fmt.Fprintf(c.stdout, "generated code is up to date\n")
+	}
+	return nil
+}
+
+func countVersions(schema *edgeoutbox.Schema) int {
 	versions := 0
 	for _, n := range schema.Events() {
 		versions += len(schema.Versions(n))
 	}
-	if len(rest) == 1 {
-		tool, pkg, err := c.findDefinitions(ctx, rest[0])
-		if err != nil {
-			return err
-		}
-		res, err := tool.Check(ctx, pkg, *file)
-		if err != nil {
-			return err
-		}
-		if res.Error != "" {
-			return errors.New(withDumpCommand(res.Error, *file, rest[0]))
-		}
-		fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions; the %d definitions in %s match it\n",
-			*file, len(schema.Events()), versions, len(pkg.Definitions), pkg.ImportPath)
-		return nil
-	}
-	fmt.Fprintf(c.stdout, "%s: ok, %d events, %d versions, fingerprints verified\n", *file, len(schema.Events()), versions)
-	return nil
+	return versions
 }
 
-// withDumpCommand replaces the library's generic hint "edgeoutbox schema dump
-// <definitions package>" in msg with the exact command for this schema file and package.
-func withDumpCommand(msg, file, pkg string) string {
-	command := "edgeoutbox schema dump "
-	if file != edgeoutbox.DefaultSchemaFile {
-		command += "--out " + shellQuote(file) + " "
-	}
-	return strings.ReplaceAll(msg, "edgeoutbox schema dump <definitions package>", command+shellQuote(pkg))
+// dumpCommandLine is the command that dumps the definitions of pkg into file, a
+// schema file outside the one-file layout.
+func dumpCommandLine(file, pkg string) string {
+	return "edgeoutbox schema dump --out " + shellQuote(file) + " " + shellQuote(pkg)
+}
+
+// replaceDumpHint replaces the library's generic hint "edgeoutbox schema dump
+// <definitions package>" in msg with the exact command.
+func replaceDumpHint(msg, command string) string {
+	return strings.ReplaceAll(msg, "edgeoutbox schema dump <definitions package>", command)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -95,16 +95,16 @@ func TestSchemaCheckPackage(t *testing.T) {
 	}
 }
 
-func TestWithDumpCommand(t *testing.T) {
+func TestDumpCommandLine(t *testing.T) {
 	msg := `x changed; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema`
 	cases := []struct{ file, pkg, want string }{
-		{edgeoutbox.DefaultSchemaFile, "./events", `"edgeoutbox schema dump ./events"`},
+		{edgeoutbox.DefaultSchemaFile, "./events", `"edgeoutbox schema dump --out event_schema.json ./events"`},
 		{"schemas/ev.json", "example.com/app/events", `"edgeoutbox schema dump --out schemas/ev.json example.com/app/events"`},
 		{"my schema.json", "./events", `"edgeoutbox schema dump --out 'my schema.json' ./events"`},
 	}
 	for _, c := range cases {
-		if got := withDumpCommand(msg, c.file, c.pkg); !strings.Contains(got, c.want) {
-			t.Errorf("withDumpCommand(%q, %q) = %q, want it to contain %q", c.file, c.pkg, got, c.want)
+		if got := replaceDumpHint(msg, dumpCommandLine(c.file, c.pkg)); !strings.Contains(got, c.want) {
+			t.Errorf("dumpCommandLine(%q, %q) gives %q, want it to contain %q", c.file, c.pkg, got, c.want)
 		}
 	}
 	// With a package, a missing schema file names the exact command too.

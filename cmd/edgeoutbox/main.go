@@ -38,8 +38,8 @@ func exitCode(err error) int {
 	}
 }
 
-// report writes err to stderr as one line "edgeoutbox: <message>" (followed by the
-// command's usage for a usage error) and returns the exit code.
+// report writes err to stderr as one line "edgeoutbox: <message>" (followed by a
+// line naming the help command for a usage error) and returns the exit code.
 func report(stderr io.Writer, err error) int {
 	code := exitCode(err)
 	if code == 0 {
@@ -47,8 +47,8 @@ func report(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintf(stderr, "edgeoutbox: %s\n", oneLine(err.Error()))
 	var usage *UsageError
-	if errors.As(err, &usage) && usage.Usage != "" {
-		fmt.Fprintf(stderr, "\n%s", usage.Usage)
+	if errors.As(err, &usage) {
+		fmt.Fprintln(stderr, usage.Hint())
 	}
 	return code
 }

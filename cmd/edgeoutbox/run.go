@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -49,6 +52,7 @@ func commandTable() []*command {
 		demoCommand(),
 		migrateCommand(),
 		schemaCommand(),
+		genCommand(),
 		emitCommand(),
 		relayCommand(),
 		deadLettersCommand(),
@@ -69,6 +73,7 @@ func commandTable() []*command {
 type cli struct {
 	stdout, stderr io.Writer
 	goCmd          string // the go command, for schema dump and check
+	cacheDir       string // where schema dump and check keep built programs; "" for none
 }
 
 // Run runs the edgeoutbox command line with args (without the program name), writing
@@ -76,14 +81,31 @@ type cli struct {
 // after printing requested help, a *UsageError for bad usage and any other error for a
 // failure; main maps them to exit codes 0, 0, 2 and 1.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &cli{stdout: stdout, stderr: stderr, goCmd: "go"}
+	c := &cli{stdout: stdout, stderr: stderr, goCmd: "go", cacheDir: defaultCacheDir()}
 	return c.run(ctx, args)
+}
+
+// defaultCacheDir is $EDGEOUTBOX_CACHE ("off" for none), else edgeoutbox/programs in
+// the user's cache directory (os.UserCacheDir).
+func defaultCacheDir() string {
+	switch dir := os.Getenv("EDGEOUTBOX_CACHE"); dir {
+	case "off":
+		return ""
+	case "":
+	default:
+		return dir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "edgeoutbox", "programs")
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
 	cmds := commandTable()
 	if len(args) == 0 {
-		return &UsageError{Err: errors.New("no command given"), Usage: rootUsage(cmds)}
+		return &UsageError{Err: errors.New("no command given")}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -100,12 +122,12 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		}
 	}
 	if cmd == nil {
-		return &UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Usage: rootUsage(cmds)}
+		return &UsageError{Err: fmt.Errorf("unknown command %q", args[0])}
 	}
 	args = args[1:]
 	if len(cmd.Subcommands) > 0 {
 		if len(args) == 0 {
-			return &UsageError{Err: fmt.Errorf("%s: no subcommand given", cmd.Name), Usage: groupUsage(cmd)}
+			return &UsageError{Err: fmt.Errorf("%s: no subcommand given", cmd.Name), Command: cmd.Name}
 		}
 		switch args[0] {
 		case "-h", "-help", "--help":
@@ -114,7 +136,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		}
 		sub := cmd.sub(args[0])
 		if sub == nil {
-			return &UsageError{Err: fmt.Errorf("%s: unknown subcommand %q", cmd.Name, args[0]), Usage: groupUsage(cmd)}
+			return &UsageError{Err: fmt.Errorf("%s: unknown subcommand %q", cmd.Name, args[0]), Command: cmd.Name}
 		}
 		cmd, args = sub, args[1:]
 	}
@@ -122,10 +144,13 @@ func (c *cli) run(ctx context.Context, args []string) error {
 }
 
 // UsageError is a command line the program cannot act on: an unknown command or flag,
-// a missing argument, a malformed value. main exits with status 2 and prints Usage.
+// a missing argument, a malformed value. main exits with status 2 and prints the
+// message on one line, then Hint.
 type UsageError struct {
-	Err   error
-	Usage string // the command's usage, printed after the message
+	Err error
+	// Command is the full name of the command whose --help explains the usage, e.g.
+	// "emit" or "schema dump"; "" for the program itself.
+	Command string
 }
 
 // Error implements error.
@@ -134,13 +159,45 @@ func (e *UsageError) Error() string { return e.Err.Error() }
 // Unwrap returns the cause.
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// Hint is the line printed after the error: the help command to run.
+func (e *UsageError) Hint() string {
+	if e.Command == "" {
+		return `run "edgeoutbox --help" for the commands`
+	}
+	return fmt.Sprintf("run %q for its arguments and flags", "edgeoutbox "+e.Command+" --help")
+}
+
 // usageErrorf returns a *UsageError for cmd whose message starts with the command's
-// full name.
+// full name. (fs is not needed since usage is no longer printed; the parameter stays
+// so that call sites read the same.)
 func usageErrorf(cmd *command, fs *flag.FlagSet, format string, args ...any) error {
 	return &UsageError{
-		Err:   fmt.Errorf("%s: %s", cmd.FullName(), fmt.Sprintf(format, args...)),
-		Usage: commandUsage(cmd, fs),
+		Err:     fmt.Errorf("%s: %s", cmd.FullName(), fmt.Sprintf(format, args...)),
+		Command: cmd.FullName(),
 	}
+}
+
+// flagErrorREs rewrite the flag package's messages, which spell flags with one dash,
+// into the double-dash form the usage and every other message use.
+var flagErrorREs = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`^flag provided but not defined: -+(.*)$`), "unknown flag --$1"},
+	{regexp.MustCompile(`^flag needs an argument: -+(.*)$`), "--$1 needs a value"},
+	{regexp.MustCompile(`^invalid (boolean )?value (".*") for (?:flag )?-+([^:\s]+): (.*)$`), "--$3: invalid ${1}value $2: $4"},
+	{regexp.MustCompile(`(^|[\s:])-([A-Za-z][\w-]*)`), "$1--$2"},
+}
+
+// flagError rewrites a flag parsing error with double-dash flag names.
+func flagError(err error) string {
+	msg := err.Error()
+	for _, r := range flagErrorREs {
+		if r.re.MatchString(msg) {
+			return r.re.ReplaceAllString(msg, r.repl)
+		}
+	}
+	return msg
 }
 
 // newFlagSet returns the flag set of cmd. Every command has its own, with
@@ -163,7 +220,7 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) ([]string, er
 				fmt.Fprint(c.stdout, commandUsage(cmd, fs))
 				return nil, flag.ErrHelp
 			}
-			return nil, usageErrorf(cmd, fs, "%v", err)
+			return nil, usageErrorf(cmd, fs, "%s", flagError(err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

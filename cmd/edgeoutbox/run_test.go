@@ -93,10 +93,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"schema"}, "schema: no subcommand given"},
 		{[]string{"schema", "explode"}, `schema: unknown subcommand "explode"`},
-		{[]string{"outbox", "stats", "--no-such-flag"}, "outbox stats: flag provided but not defined: -no-such-flag"},
+		{[]string{"outbox", "stats", "--no-such-flag"}, "outbox stats: unknown flag --no-such-flag"},
 		{[]string{"outbox", "stats"}, "outbox stats: --db is required"},
 		{[]string{"outbox", "list", "--db", "x.db", "--status", "lost"}, `outbox list: --status: unknown status "lost"`},
-		{[]string{"outbox", "cleanup", "--db", "x.db", "--older-than", "soon"}, `invalid value "soon" for flag -older-than`},
+		{[]string{"outbox", "cleanup", "--db", "x.db", "--older-than", "soon"}, `outbox cleanup: --older-than: invalid value "soon"`},
 		{[]string{"migrate", "--db", "x.db", "extra"}, `migrate: unexpected argument "extra"`},
 		{[]string{"emit", "--db", "x.db"}, "emit: missing event name"},
 		{[]string{"dead-letters", "show", "abc", "--db", "x.db"}, `dead-letters show: "abc" is not an event id`},
@@ -107,6 +107,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"relay", "--db", "x.db", "--nats", "nats://127.0.0.1:1", "--kafka", "127.0.0.1:1"}, "relay: --nats and --kafka: choose one broker"},
 		{[]string{"demo", "--events", "0"}, "demo: --events and --entities must be at least 1"},
 		{[]string{"version", "now"}, `version: unexpected argument "now"`},
+		{[]string{"emit", "cow_fed", "--db", "x.db", "--version", "x"}, `emit: --version: invalid value "x"`},
+		{[]string{"emit", "cow_fed", "--db"}, "emit: --db needs a value"},
+		{[]string{"emit", "cow_fed", "--db", "x.db", "--version", "0"}, "emit: --version 0: versions start at 1"},
 	}
 	for _, c := range cases {
 		r := run(t, c.args...)
@@ -118,8 +121,11 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.HasPrefix(line, "edgeoutbox: ") || !strings.Contains(line, c.want) {
 			t.Errorf("edgeoutbox %s: error line %q, want it to contain %q", strings.Join(c.args, " "), line, c.want)
 		}
-		if !strings.Contains(rest, "Usage:") {
-			t.Errorf("edgeoutbox %s: no usage after the error:\n%s", strings.Join(c.args, " "), r.stderr)
+		if !strings.HasPrefix(rest, `run "edgeoutbox `) || !strings.HasSuffix(rest, "\n") || strings.Count(rest, "\n") != 1 {
+			t.Errorf("edgeoutbox %s: want the error line and one hint line naming the help command, got:\n%s", strings.Join(c.args, " "), r.stderr)
+		}
+		if strings.Contains(line, " -") && !strings.Contains(line, " --") {
+			t.Errorf("edgeoutbox %s: single-dash flag name in %q", strings.Join(c.args, " "), line)
 		}
 	}
 }

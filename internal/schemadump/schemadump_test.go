@@ -46,7 +46,7 @@ var A = edgeoutbox.Define("a")`, "", ""},
 		if err := os.WriteFile(path, []byte(c.src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		exp, unexp, err := definitionsIn(path)
+		exp, unexp, err := definitionsIn(path, map[string]bool{})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -59,7 +59,7 @@ var A = edgeoutbox.Define("a")`, "", ""},
 func TestDefinitionsInSyntaxError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.go")
 	os.WriteFile(path, []byte("package p\nvar = \n"), 0o644)
-	if _, _, err := definitionsIn(path); err == nil || !strings.Contains(err.Error(), "bad.go") {
+	if _, _, err := definitionsIn(path, map[string]bool{}); err == nil || !strings.Contains(err.Error(), "bad.go") {
 		t.Errorf("err = %v, want a parse error naming the file", err)
 	}
 }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const genTestDefinitions = `package events
+
+import "github.com/edgeoutbox/edgeoutbox"
+
+// CowFedEvent is the seed's cow_fed.
+var CowFedEvent = edgeoutbox.Define("cow_fed",
+	edgeoutbox.EventType("domain"),
+	edgeoutbox.Input("cow"),
+	edgeoutbox.OptionalInput("farmer"),
+	edgeoutbox.EntityClass("class_name", edgeoutbox.From("cow"), edgeoutbox.String),
+	edgeoutbox.EntityID("id", edgeoutbox.From("cow"), edgeoutbox.Int),
+	edgeoutbox.EntityVersion("version", edgeoutbox.From("cow"), edgeoutbox.Int),
+	edgeoutbox.RequiredPayload("weight", edgeoutbox.From("cow"), edgeoutbox.Float),
+	edgeoutbox.OptionalPayload("name", edgeoutbox.From("farmer"), edgeoutbox.String),
+	// more fields
+)
+`
+
+// The app emits through the generated helper, and a consumer-side decode of what the
+// relay published goes through the generated payload package.
+const genTestApp = `package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
+
+	"IMPORT/events"
+	"IMPORT/events/payload"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	transport := edgeoutbox.NewMemoryTransport()
+	engine, err := edgeoutbox.Open(ctx, os.Args[1], edgeoutbox.Config{Schema: events.Schema, Transport: transport})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer engine.Close()
+	if err := engine.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
+	cow := map[string]any{"class_name": "Cow", "id": 7, "version": 3, "weight": 512.5, "breed": "Jersey"}
+	if _, err := events.EmitCowFed(ctx, engine, events.CowFed{Cow: cow, Farmer: map[string]any{"name": "Daisy"}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := transport.WaitFor(ctx, 1); err != nil {
+		log.Fatal(err)
+	}
+	body, err := envelope.Marshal(edgeoutbox.NewEnvelope(transport.Events()[0]))
+	if err != nil {
+		log.Fatal(err)
+	}
+	env, err := envelope.Decode(body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := payload.Decode(env)
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, _ := json.Marshal(p)
+	fmt.Printf("decoded %T %s\n", p, out)
+}
+`
+
+// TestGenOneFileLayout is the issue's walk-through: a generated package for the seed's
+// cow_fed compiles, emits and is decoded by a consumer; adding a required field makes
+// "edgeoutbox schema check" (and the app) fail naming the exact command, and running
+// that command, literally, makes the check pass and the app start.
+func TestGenOneFileLayout(t *testing.T) {
+	skipSlow(t)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	// Inside this module so that it resolves; "_" keeps it out of ./... patterns.
+	root, err := os.MkdirTemp(".", "_gentest_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	importPath := "github.com/edgeoutbox/edgeoutbox/cmd/edgeoutbox/" + filepath.Base(root)
+	write := func(rel, content string) {
+		t.Helper()
+		path := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("events/events.go", genTestDefinitions)
+	write("app/main.go", strings.ReplaceAll(genTestApp, "IMPORT", importPath))
+	bin := filepath.Join(t.TempDir(), "app")
+	runApp := func() (string, error) {
+		t.Helper()
+		build := exec.Command(goBin, "build", "-o", bin, "./"+filepath.Join(root, "app"))
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build app: %v\n%s", err, out)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, bin, filepath.Join(t.TempDir(), "app.db")).CombinedOutput()
+		return string(out), err
+	}
+
+	pkg := "./" + filepath.Join(root, "events")
+	r := mustRun(t, "gen", pkg)
+	for _, want := range []string{"added     cow_fed v1", "event_schema.json: commit it", "edgeoutbox_gen.go: commit it", "payload_gen.go: commit it"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("gen printed %q, want %q", r.stdout, want)
+		}
+	}
+	out, err := runApp()
+	if want := `decoded *payload.CowFedV1 {"weight":512.5,"name":"Daisy"}`; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("app: %v\n%s\nwant %s", err, out, want)
+	}
+	start := time.Now()
+	mustRun(t, "schema", "check", pkg)
+	t.Logf("schema check of an unchanged package (cached program): %s", time.Since(start).Round(time.Millisecond))
+
+	// A required field is added and nobody ran the generator.
+	write("events/events.go", strings.Replace(genTestDefinitions, "// more fields",
+		`edgeoutbox.RequiredPayload("breed", edgeoutbox.From("cow"), edgeoutbox.String),`, 1))
+	r = run(t, "schema", "check", pkg)
+	command := `edgeoutbox gen ` + importPath + `/events`
+	if r.code() != 1 || !strings.Contains(r.stderr, "cow_fed changed since event_schema.json was dumped") ||
+		!strings.Contains(r.stderr, `run "`+command+`"`) {
+		t.Fatalf("check after adding a field: exit %d, stderr %q; want 1 and %q", r.code(), r.stderr, command)
+	}
+	if out, err := runApp(); err == nil || !strings.Contains(out, `run "`+command+`"`) {
+		t.Fatalf("the stale app started or named another command: %v\n%s", err, out)
+	}
+
+	// Follow the message literally.
+	m := regexp.MustCompile(`run "(edgeoutbox [^"]+)"`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no command in %q", r.stderr)
+	}
+	args := strings.Fields(m[1])[1:]
+	mustRun(t, args...)
+	r = mustRun(t, "schema", "check", pkg)
+	if !strings.Contains(r.stdout, "generated code is up to date") {
+		t.Errorf("check printed %q", r.stdout)
+	}
+	out, err = runApp()
+	if want := `decoded *payload.CowFedV2 {"weight":512.5,"name":"Daisy","breed":"Jersey"}`; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("app after following the message: %v\n%s\nwant %s", err, out, want)
+	}
+
+	// Stale generated code alone fails the check too.
+	gen := filepath.Join(root, "events", "edgeoutbox_gen.go")
+	data, _ := os.ReadFile(gen)
+	os.WriteFile(gen, append(data, "\n// edited\n"...), 0o644)
+	r = run(t, "schema", "check", pkg)
+	if r.code() != 1 || !strings.Contains(r.stderr, "generated code is out of date") || !strings.Contains(r.stderr, `run "`+command+`"`) {
+		t.Fatalf("check with edited generated code: exit %d, stderr %q", r.code(), r.stderr)
+	}
+}
