@@ -42,16 +42,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	published := make(chan edgeoutbox.EventInfo, 1)
 	engine, err := edgeoutbox.Open(ctx, "app.db", edgeoutbox.Config{
 		Schema:    events.Schema, // events/event_schema.json, embedded by the generated code
 		Transport: transport,
-		Hooks: edgeoutbox.Hooks{OnPublished: func(ev edgeoutbox.EventInfo) {
-			select {
-			case published <- ev:
-			default:
-			}
-		}},
 	})
 	if err != nil {
 		log.Fatal(err) // e.g. cow_fed changed since ...; run "edgeoutbox gen ..."
@@ -84,17 +77,13 @@ func main() {
 		log.Fatal(err)
 	}
 
-	// A long-running program keeps the relay running. This one waits until the event
-	// is on NATS (the relay retries while the broker is unreachable), then stops.
-	select {
-	case ev := <-published:
-		log.Printf("event %d (%s) published to NATS", ev.EventID, receipt.IdempotencyKey)
-	case <-time.After(time.Minute):
-		log.Fatalf("event %d not published within a minute: is NATS up at %s?", receipt.ID, url)
-	}
-	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// A long-running program keeps the relay running. This one stops: Stop publishes
+	// every event stored before it, waiting (here up to a minute) for NATS if it is
+	// unreachable, then gives the relay up.
+	stopCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := engine.Stop(stopCtx); err != nil {
-		log.Fatal(err)
+		log.Fatalf("event %d not published: is NATS up at %s? %v", receipt.ID, url, err)
 	}
+	log.Printf("event %d (%s) published to NATS", receipt.ID, receipt.IdempotencyKey)
 }
