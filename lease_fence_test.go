@@ -23,7 +23,10 @@ type freezingTransport struct {
 }
 
 func (f *freezingTransport) Publish(ctx context.Context, ev *Event) error {
-	foreign := f.foreign != nil && f.foreign()
+	f.mu.Lock()
+	isForeign := f.foreign
+	f.mu.Unlock()
+	foreign := isForeign != nil && isForeign()
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
