@@ -126,9 +126,9 @@ func Inputs(i int) edgeoutbox.Inputs {
 	return edgeoutbox.Inputs{"reading": Reading{Kind: "thermometer", Sensor: i % 64, Value: float64(i) / 10, Unit: "celsius", Note: "periodic reading"}}
 }
 
-// Schema returns an in-memory schema holding Event.
+// Schema returns an in-memory schema holding Event and Rare.
 func Schema() (*edgeoutbox.Schema, error) {
-	s, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Event)
+	s, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Event, Rare)
 	return s, err
 }
 
