@@ -12,7 +12,6 @@ import (
 // the keeper, finding it had never lost the lease, used to stay silent, so the relay
 // stopped publishing for good. Found by TestTwoProcessesOneDatabase.
 func TestRelayResumesAfterLateLeaseRenewal(t *testing.T) {
-	t.Parallel()
 	tr := NewMemoryTransport()
 	e := openTest(t, Config{Transport: tr, LeaseTTL: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond})
 	ctx := context.Background()

@@ -86,7 +86,6 @@ func TestStartContextCancelStopsRelay(t *testing.T) {
 // Two engines on one file: only the lease holder publishes; when it stops the other
 // takes over within the lease period, and nothing is published twice.
 func TestOnlyLeaseHolderPublishesAndTakeover(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
 	m1, m2 := NewMemoryTransport(), NewMemoryTransport()
@@ -143,7 +142,6 @@ func TestOnlyLeaseHolderPublishesAndTakeover(t *testing.T) {
 
 // A crashed holder (lease not released) is replaced once its lease expires.
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	e := openTest(t, Config{Transport: NewMemoryTransport(), LeaseTTL: 300 * time.Millisecond})
 	if ok, err := e.acquireLease(ctx, "crashed-relay", 300*time.Millisecond); err != nil || !ok {
@@ -192,7 +190,6 @@ func TestInlineDeliveryPublishesBeforeEmitReturns(t *testing.T) {
 }
 
 func TestSlowHookDoesNotStallRelay(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	mt := NewMemoryTransport()
 	release := make(chan struct{})
@@ -292,7 +289,6 @@ func (b *safeBuffer) String() string {
 // Stop publishes what is due before it returns; an unavailable transport ends the
 // drain at once instead of holding Stop up.
 func TestStopDrainsDueEvents(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	mt := NewMemoryTransport()
 	e := openTest(t, Config{Transport: mt, BatchSize: 50})
