@@ -24,11 +24,11 @@ func TestBenchBacklogQuick(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("--json printed %s: %v", out.String(), err)
 	}
-	if res.Backlog == nil || len(res.Backlog.Figures) != 6 || len(res.Backlog.Writes) != 2 || len(res.Backlog.Bare) != 2 {
+	if res.Backlog == nil || len(res.Backlog.Figures) != 7 || len(res.Backlog.Writes) != 2 || len(res.Backlog.Bare) != 2 {
 		t.Fatalf("backlog JSON %s", out.String())
 	}
 	for _, f := range res.Backlog.Figures {
-		if len(f.Values) != 2 || f.Ratio <= 0 {
+		if len(f.Values) != 2 || (f.Ratio <= 0 && f.Unit != "%") {
 			t.Errorf("figure %+v", f)
 		}
 	}

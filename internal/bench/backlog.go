@@ -118,11 +118,15 @@ func (r *BacklogReport) Format(w io.Writer) {
 	for _, f := range r.Figures {
 		fmt.Fprintf(w, "%-40s", f.Name+" ("+f.Unit+")")
 		for _, v := range f.Values {
-			if v < 100 {
+			if v < 100 && f.Unit != "%" {
 				fmt.Fprintf(w, " %12.3f", v)
 			} else {
 				fmt.Fprintf(w, " %12.0f", v)
 			}
+		}
+		if f.Unit == "%" { // a share, not a cost: no ratio
+			fmt.Fprintln(w)
+			continue
 		}
 		fmt.Fprintf(w, "  %6.2f  %s\n", f.Ratio(), f.Verdict())
 	}
@@ -162,6 +166,7 @@ func BacklogSuite(ctx context.Context, dir string, o BacklogOptions, logf func(s
 	emit64 := &Figure{Name: "Emit ×64", Unit: "events/s", HigherIsBetter: true, Target: 0.8}
 	capped := &Figure{Name: "Emit ×64, MaxPendingEvents set", Unit: "events/s", HigherIsBetter: true, Target: 0.8}
 	inline := &Figure{Name: "DeliveryInline Emit ×8", Unit: "events/s", HigherIsBetter: true, Target: 0.8}
+	inlineShare := &Figure{Name: "  of which published inline", Unit: "%", HigherIsBetter: true}
 	stats := &Figure{Name: "Stats p99", Unit: "ms", Target: 0.8, Limit: 5}
 	list := &Figure{Name: "ListEvents by name p99", Unit: "ms", Target: 0.8}
 	drain := &Figure{Name: "relay drain to memory", Unit: "events/s", HigherIsBetter: true, Target: 0.8}
@@ -175,7 +180,7 @@ func BacklogSuite(ctx context.Context, dir string, o BacklogOptions, logf func(s
 		largest := i == len(o.Sizes)-1
 		logf("backlog: measuring at %d pending events", n)
 		var s, l time.Duration
-		var emitted, cappedRate, inlined, drained float64
+		var emitted, cappedRate, inlined, share, drained float64
 		steps := []func(path string) error{
 			func(p string) (err error) {
 				if s, l, err = readFigures(ctx, p, o); err != nil {
@@ -189,7 +194,7 @@ func BacklogSuite(ctx context.Context, dir string, o BacklogOptions, logf func(s
 				cappedRate, err = emitRate(ctx, p, edgeoutbox.Config{MaxPendingEvents: limit}, 64, o)
 				return err
 			},
-			func(p string) (err error) { inlined, err = inlineRate(ctx, p, o); return err },
+			func(p string) (err error) { inlined, share, err = inlineRate(ctx, p, o); return err },
 			func(p string) (err error) {
 				if drained, err = drainRate(ctx, p, n, largest, o); err != nil || !largest {
 					return err
@@ -215,10 +220,11 @@ func BacklogSuite(ctx context.Context, dir string, o BacklogOptions, logf func(s
 		emit64.Values = append(emit64.Values, emitted)
 		capped.Values = append(capped.Values, cappedRate)
 		inline.Values = append(inline.Values, inlined)
+		inlineShare.Values = append(inlineShare.Values, share)
 		drain.Values = append(drain.Values, drained)
 		removeDB(templates[i])
 	}
-	r.Figures = []Figure{*emit64, *capped, *inline, *stats, *list, *drain}
+	r.Figures = []Figure{*emit64, *capped, *inline, *inlineShare, *stats, *list, *drain}
 
 	logf("backlog: bytes written per event")
 	writeDir := filepath.Join(dir, "writes")

@@ -116,15 +116,16 @@ func emitRate(ctx context.Context, path string, cfg edgeoutbox.Config, emitters 
 }
 
 // inlineRate opens a copy of a backlog with DeliveryInline and the memory transport
-// and emits o.InlineEvents events from 8 goroutines. Goroutine g emits entity
-// hygrometer/g, which no backlog event shares, so each Emit takes the inline path:
-// commit, check that no earlier event of its entity is pending, publish, mark
-// published.
-func inlineRate(ctx context.Context, path string, o BacklogOptions) (float64, error) {
+// and emits o.InlineEvents events from 8 goroutines; it returns events/s and the
+// share of them published inline. Goroutine g emits entity hygrometer/g, which no
+// backlog event shares, so each Emit may take the inline path: commit, check that no
+// earlier event of its entity is pending, publish, mark published. (The engine may
+// hand an event to the relay instead, e.g. behind a large backlog; none runs here.)
+func inlineRate(ctx context.Context, path string, o BacklogOptions) (perSecond, share float64, err error) {
 	tr := edgeoutbox.NewMemoryTransport()
 	e, err := Open(ctx, path, edgeoutbox.Config{Transport: tr, Delivery: edgeoutbox.DeliveryInline, RetentionInterval: -1})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer e.Close()
 	n, took, err := emitFor(8, o.InlineEvents, o.Budget, func(g, i int) error {
@@ -132,13 +133,10 @@ func inlineRate(ctx context.Context, path string, o BacklogOptions) (float64, er
 		_, err := e.Emit(ctx, Event.Name(), in)
 		return err
 	})
-	if err != nil {
-		return 0, err
+	if err != nil || n == 0 {
+		return 0, 0, err
 	}
-	if got := tr.Len(); got < n*9/10 {
-		return 0, fmt.Errorf("inline delivery: %d of %d emitted events published inline", got, n)
-	}
-	return rate(n, took), nil
+	return rate(n, took), 100 * float64(tr.Len()) / float64(n), nil
 }
 
 // drainRate adds o.Events events to a copy of a backlog (EmitBatch at SyncOff), then
