@@ -46,12 +46,15 @@ type cleanupJSON struct {
 	Ratio         float64 `json:"ratio"`
 	Target        float64 `json:"target"`
 	Seconds       float64 `json:"seconds"`
+	Finished      bool    `json:"finished"`
+	Deleted       int64   `json:"deleted"`
 }
 
 func newBacklogJSON(r *bench.BacklogReport) *backlogJSON {
 	out := &backlogJSON{Sizes: r.Sizes,
 		Cleanup: cleanupJSON{Events: r.Cleanup.Events, DatabaseBytes: r.Cleanup.Database, PeakBytes: r.Cleanup.Peak,
-			AfterBytes: r.Cleanup.After, Ratio: r.Cleanup.Ratio(), Target: r.Cleanup.Target, Seconds: r.Cleanup.Took.Seconds()}}
+			AfterBytes: r.Cleanup.After, Ratio: r.Cleanup.Ratio(), Target: r.Cleanup.Target, Seconds: r.Cleanup.Took.Seconds(),
+			Finished: r.Cleanup.Finished, Deleted: r.Cleanup.Deleted}}
 	for _, f := range r.Figures {
 		out.Figures = append(out.Figures, figureJSON{Name: f.Name, Unit: f.Unit, HigherIsBetter: f.HigherIsBetter,
 			Values: f.Values, Ratio: f.Ratio(), Target: f.Target, Limit: f.Limit})

@@ -88,7 +88,7 @@ func TestBacklogSuiteRunsSmall(t *testing.T) {
 			t.Errorf("%s: values %v", f.Name, f.Values)
 		}
 	}
-	if r.Cleanup.Events != 500+300+RareEvents || r.Cleanup.Database <= 0 || r.Cleanup.Peak < r.Cleanup.Database {
+	if r.Cleanup.Events != 500+300+RareEvents || r.Cleanup.Database <= 0 || r.Cleanup.Peak < r.Cleanup.Database || !r.Cleanup.Finished {
 		t.Errorf("cleanup %+v", r.Cleanup)
 	}
 	if len(r.Writes) != 2 || len(r.Bare) != 2 {

@@ -19,6 +19,10 @@ type CleanupPeak struct {
 	// After is database plus WAL once Cleanup returned.
 	After int64
 	Took  time.Duration
+	// Finished is false when Cleanup was still running at the end of its time bound;
+	// Deleted is then what it had deleted and the sizes are those so far.
+	Finished bool
+	Deleted  int64
 	// Target is the most Peak/Database the project promises.
 	Target float64
 }
@@ -37,8 +41,12 @@ func (c CleanupPeak) String() string {
 	if c.Ratio() > c.Target {
 		verdict = "ABOVE target"
 	}
-	return fmt.Sprintf("cleanup of %d drained events: database %.1f MB, peak database+WAL %.1f MB = %.2f× (target ≤ %.2f: %s); after %.1f MB, took %v",
+	line := fmt.Sprintf("cleanup of %d drained events: database %.1f MB, peak database+WAL %.1f MB = %.2f× (target ≤ %.2f: %s); after %.1f MB, took %v",
 		c.Events, mb(c.Database), mb(c.Peak), c.Ratio(), c.Target, verdict, mb(c.After), c.Took.Round(time.Millisecond))
+	if !c.Finished {
+		line += fmt.Sprintf(" — NOT FINISHED: stopped at its time bound after deleting %d events", c.Deleted)
+	}
+	return line
 }
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
@@ -54,8 +62,8 @@ func fileSize(path string) int64 {
 
 // MeasureCleanup opens the drained database at path with the default settings and
 // runs Cleanup of every published event while another goroutine samples the sizes
-// of the database file and its WAL every millisecond.
-func MeasureCleanup(ctx context.Context, path string, events int, target float64) (CleanupPeak, error) {
+// of the database file and its WAL every millisecond. Cleanup is stopped after bound.
+func MeasureCleanup(ctx context.Context, path string, events int, target float64, bound time.Duration) (CleanupPeak, error) {
 	c := CleanupPeak{Events: events, Target: target}
 	e, err := Open(ctx, path, edgeoutbox.Config{RetentionInterval: -1})
 	if err != nil {
@@ -83,17 +91,24 @@ func MeasureCleanup(ctx context.Context, path string, events int, target float64
 			}
 		}
 	}()
+	bounded, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
 	start := time.Now()
-	res, err := e.CleanupOlderThan(ctx, 0, -1)
+	res, err := e.CleanupOlderThan(bounded, 0, -1)
 	c.Took = time.Since(start)
 	close(stop)
 	c.Peak = <-peak
 	c.After = size()
+	c.Deleted = res.Published
+	if bounded.Err() != nil && ctx.Err() == nil {
+		return c, nil // not finished: reported as such
+	}
 	if err != nil {
 		return c, err
 	}
 	if res.Published != int64(events) {
 		return c, fmt.Errorf("cleanup deleted %d published events, want %d", res.Published, events)
 	}
+	c.Finished = true
 	return c, nil
 }
