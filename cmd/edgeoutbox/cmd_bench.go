@@ -13,7 +13,7 @@ import (
 func benchCommand() *command {
 	return &command{
 		Name:    "bench",
-		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog] [--sizes N,N,...] [--quick] [--json]",
+		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog] [--sizes N,N,...] [--rounds N] [--quick] [--json]",
 		Summary: "measure the library against raw SQLite, JetStream and Kafka baselines in one run",
 		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
@@ -31,7 +31,8 @@ The backlog group measures how costs change with the number of pending events
 (--sizes, default 0,100000,1000000; each figure at the largest against the
 smallest, target 0.8): Emit from 64 goroutines, the same with MaxPendingEvents
 set, DeliveryInline Emit from 8, Stats p99, ListEvents by name p99 and the relay's
-drain rate to the memory transport. Then the bytes written to disk per event with
+drain rate to the memory transport, in --rounds rounds (the sizes alternate; the
+best figure is kept). Then the bytes written to disk per event with
 1 and 64 emitters (Linux only), the disk peak of a Cleanup of the largest backlog
 once drained, and Emit and EmitBatch of 64 beside raw transactions on a bare
 table. The 1000000 backlog needs about 1.5 GB of temporary disk and a few minutes.
@@ -56,6 +57,7 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
 	only := fs.String("only", "", "run one group: emit, drain, nats, kafka or backlog")
 	sizes := fs.String("sizes", "", "pending backlogs the backlog group measures, smallest first (default 0,100000,1000000)")
+	rounds := fs.Int("rounds", 0, "rounds of the backlog group, sizes alternating, best kept (default 2)")
 	quick := fs.Bool("quick", false, "small sizes everywhere: checks that the benchmarks run, measures nothing")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	rest, err := c.parse(cmd, fs, args)
@@ -65,8 +67,8 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
 		return err
 	}
-	if *events < 100 || *backlog < 1000 || *reps < 1 {
-		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000 and --reps at least 1")
+	if *events < 100 || *backlog < 1000 || *reps < 1 || *rounds < 0 {
+		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000, --reps and --rounds at least 1")
 	}
 	switch *only {
 	case "", "emit", "drain", "nats", "kafka", "backlog":
@@ -77,6 +79,9 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if *quick {
 		*events, *backlog, *reps = 1000, 2000, 1
 		opts = bench.QuickBacklogOptions()
+	}
+	if *rounds > 0 {
+		opts.SizeReps = *rounds
 	}
 	if *sizes != "" {
 		if opts.Sizes, err = parseSizes(*sizes); err != nil {
