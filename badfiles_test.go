@@ -135,6 +135,7 @@ func TestOpenRefusesNonSQLiteFile(t *testing.T) {
 // page count in the header with the file size when the file has no WAL, so Open needs
 // no check of its own (a full quick_check would read the whole file at every Open).
 func TestOpenRefusesTruncatedDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	whole := writeRealDatabase(t, filepath.Join(dir, "whole.db"), 200)
 	if len(whole) < 64<<10 {
@@ -267,6 +268,7 @@ func TestOpenDoesNotRewriteExistingFile(t *testing.T) {
 // (Within one process SQLite's locks do not contend the same way, so this test starts
 // copies of the test binary.)
 func TestConcurrentOpensOfANewFileAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("EDGEOUTBOX_OPEN_HELPER") != "" {
 		return // a helper process runs TestOpenHelperProcess instead
 	}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestMemoryTransportConformance(t *testing.T) {
+	t.Parallel()
 	edgeoutboxtest.RunTransportConformance(t, func(t *testing.T) *edgeoutboxtest.Harness {
 		mt := edgeoutbox.NewMemoryTransport()
 		return &edgeoutboxtest.Harness{

@@ -13,6 +13,7 @@ import (
 )
 
 func TestNATSCoreConformance(t *testing.T) {
+	t.Parallel()
 	edgeoutboxtest.RunTransportConformance(t, func(t *testing.T) *edgeoutboxtest.Harness {
 		srv := natstest.StartServer(t, natstest.WithoutJetStream())
 		nc := srv.Connect(t)
@@ -52,6 +53,7 @@ func TestNATSCoreConformance(t *testing.T) {
 }
 
 func TestNATSJetStreamConformance(t *testing.T) {
+	t.Parallel()
 	edgeoutboxtest.RunTransportConformance(t, func(t *testing.T) *edgeoutboxtest.Harness {
 		srv := natstest.StartServer(t)
 		nc := srv.Connect(t)

@@ -43,6 +43,7 @@ func resizeTmpfs(t *testing.T, dir, size string) {
 // engine emits again (no transaction left stuck on the writer connection); and after
 // a reopen every event whose Emit returned nil is there.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	dir := mountTmpfs(t, "2m")
 	path := filepath.Join(dir, "outbox.db")
 	ctx := context.Background()

@@ -314,6 +314,7 @@ func TestNewOverApplicationDB(t *testing.T) {
 }
 
 func TestConcurrentEmittersStoreEveryEventOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := openTest(t, Config{})
 	const workers = 64

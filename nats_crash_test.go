@@ -39,6 +39,7 @@ func (c *crashAfterPublish) PublishBatch(ctx context.Context, evs []*edgeoutbox.
 // published. On restart the batch is sent again and the server drops every re-sent
 // message by its Nats-Msg-Id: the stream still holds each event once.
 func TestCrashBetweenPublishAndMarkIsDeduplicated(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv := natstest.StartServer(t)

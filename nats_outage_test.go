@@ -118,6 +118,7 @@ func (r *outageRig) verifyStream(t *testing.T, keys []string) {
 // and store directory comes up and the backlog drains: every event once, in order per
 // entity, no attempts counted, no dead letters.
 func TestJetStreamOutageDrainsBacklogOnce(t *testing.T) {
+	t.Parallel()
 	n := 20000
 	if testing.Short() {
 		n = 2000
@@ -162,6 +163,7 @@ func TestJetStreamOutageDrainsBacklogOnce(t *testing.T) {
 // The server restarts every second while events are emitted from several goroutines
 // (paced so that emission spans every restart): same guarantees as a single outage.
 func TestJetStreamFlappingBroker(t *testing.T) {
+	t.Parallel()
 	flaps := 5
 	if testing.Short() {
 		flaps = 3

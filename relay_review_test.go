@@ -19,6 +19,7 @@ func timeoutCtx(t *testing.T, d time.Duration) context.Context {
 // More than maxClaimScan events waiting for a retry must not starve a due event of
 // another entity behind them.
 func TestLongRetryBacklogDoesNotStarveOtherEntities(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("writes more than maxClaimScan events")
 	}
@@ -56,6 +57,7 @@ func TestLongRetryBacklogDoesNotStarveOtherEntities(t *testing.T) {
 
 // Emit racing Close returns (ErrClosed or a result); it never hangs.
 func TestEmitRacingCloseNeverHangs(t *testing.T) {
+	t.Parallel()
 	for iter := 0; iter < 30; iter++ {
 		e := openTest(t, Config{})
 		var wg sync.WaitGroup
@@ -166,6 +168,7 @@ func runPipeProbe(t *testing.T, orders [4]int) (*Engine, *pipeProbe) {
 // batch's acks: if the earlier event fails, the later one never reaches the broker
 // before it.
 func TestPipelineWaitsWhenBatchesShareAnEntity(t *testing.T) {
+	t.Parallel()
 	e, p := runPipeProbe(t, [4]int{1, 2, 1, 3}) // A(order 1) C(order 2) | B(order 1) D(order 3)
 	if _, overlapped := p.result(); overlapped {
 		t.Fatal("the batch with order 1's second event was sent before the first event's outcome was known")

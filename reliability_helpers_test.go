@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,21 +21,50 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// tortureChild is the child binary, built once per test binary run and shared by the
+// tests that start it (the build links SQLite: seconds on a busy machine).
+var tortureChild struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
 // buildTortureChild builds testdata/torture/child (a main package importing this
-// module) into a temporary directory and returns the binary's path. It is built
+// module) once and returns the binary's path; TestMain removes it. It is built
 // without -race on purpose: the child's speed must not depend on how the tests run.
 func buildTortureChild(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build the child process with: %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "torture-child")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/torture/child")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build torture child: %v\n%s", err, out)
+	tortureChild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "edgeoutbox-torture-child-")
+		if err != nil {
+			tortureChild.err = err
+			return
+		}
+		tortureChild.dir = dir
+		bin := filepath.Join(dir, "torture-child")
+		cmd := exec.Command("go", "build", "-o", bin, "./testdata/torture/child")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tortureChild.err = fmt.Errorf("%w\n%s", err, out)
+			return
+		}
+		tortureChild.bin = bin
+	})
+	if tortureChild.err != nil {
+		t.Fatalf("build torture child: %v", tortureChild.err)
 	}
-	return bin
+	return tortureChild.bin
+}
+
+// removeTortureChild deletes the binary buildTortureChild built, if any.
+func removeTortureChild() {
+	if tortureChild.dir != "" {
+		os.RemoveAll(tortureChild.dir)
+	}
 }
 
 // childProc is a running torture child and what it has said on stdout.
@@ -132,39 +163,84 @@ func (c *childProc) result() (keys, errs []string, done bool, waitErr error) {
 	return c.keys, c.errs, c.done, c.waitErr
 }
 
-// checkFileIntegrity runs PRAGMA integrity_check on the database file through a
-// separate read-only modernc connection and fails the test unless it says "ok".
+// checkFileIntegrity runs PRAGMA integrity_check on a copy of the database file (see
+// snapshotDB) and fails the test unless it says "ok". Call it when no process writes
+// the file: after the writer was killed and reaped, or while its engine is idle.
 func checkFileIntegrity(t testing.TB, path string) {
 	t.Helper()
-	if err := fileIntegrity(path); err != nil {
-		t.Fatal(err)
+	if err := fileIntegrity(snapshotDB(t, path)); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
 
+// snapshotDB copies the database file at path, with its WAL and rollback journal
+// when they exist, into a new directory and returns the copy's path. The checks read
+// the copy, opened read-write, and never the original, because:
+//   - a process killed mid-write leaves a WAL to recover or a hot journal to roll
+//     back, which a read-only connection refuses to do (SQLITE_READONLY_RECOVERY,
+//     SQLITE_READONLY_ROLLBACK, or "unable to open database file" without the -shm),
+//     and the answer then depends on timing;
+//   - opening the original read-write would recover it and, on close, checkpoint and
+//     delete its WAL, so the next child would restart on a clean file instead of the
+//     crashed one the torture means to hand it.
+//
+// The -shm file is not copied: SQLite rebuilds it from the WAL when the copy opens.
+func snapshotDB(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file to check: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), filepath.Base(path))
+	for _, suffix := range []string{"", "-wal", "-journal"} {
+		data, err := os.ReadFile(path + suffix)
+		if suffix != "" && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("copy database file to check: %v", err)
+		}
+		if err := os.WriteFile(dst+suffix, data, 0o600); err != nil {
+			t.Fatalf("copy database file to check: %v", err)
+		}
+	}
+	return dst
+}
+
+// openSnapshot opens a copy made by snapshotDB read-write (so SQLite may recover its
+// WAL or roll back its journal) without creating anything that is missing.
+func openSnapshot(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=rw&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
 func fileIntegrity(path string) error {
-	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openSnapshot(path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	rows, err := db.Query("PRAGMA integrity_check")
 	if err != nil {
-		return fmt.Errorf("integrity_check %s: %w", path, err)
+		return fmt.Errorf("integrity_check: %w", err)
 	}
 	defer rows.Close()
 	var lines []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return fmt.Errorf("integrity_check %s: %w", path, err)
+			return fmt.Errorf("integrity_check: %w", err)
 		}
 		lines = append(lines, s)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity_check %s: %w", path, err)
+		return fmt.Errorf("integrity_check: %w", err)
 	}
 	if len(lines) != 1 || lines[0] != "ok" {
-		return fmt.Errorf("integrity_check %s: %q", path, lines)
+		return fmt.Errorf("integrity_check: %q", lines)
 	}
 	return nil
 }
@@ -272,10 +348,11 @@ func checkStream(t testing.TB, msgs []streamMsg, mustHave []string) map[string]b
 }
 
 // storedKeys reads every idempotency key in the database file, and the keys of the
-// events not yet published, through a plain read-only connection (no engine).
+// events not yet published, from a copy of the file (snapshotDB: the same rule as
+// checkFileIntegrity about when to call it) through a plain connection (no engine).
 func storedKeys(t testing.TB, path string) (keys, pending map[string]bool) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openSnapshot(snapshotDB(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 // Cleanup deletes old published events, keeps pending ones, and gives the freed pages
 // back to the file system.
 func TestCleanupGivesSpaceBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	mt := NewMemoryTransport()
 	e := openTest(t, Config{Transport: mt, Synchronous: SyncOff, RetentionInterval: -1})

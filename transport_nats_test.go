@@ -377,6 +377,7 @@ func TestNATSWaitAvailableClosedAndCancelled(t *testing.T) {
 }
 
 func TestNATSJetStreamNoStreamIsFailure(t *testing.T) {
+	t.Parallel()
 	srv := natstest.StartServer(t)
 	nc := srv.Connect(t)
 	tr := newTestTransport(t, nc, WithJetStream(), WithPublishTimeout(2*time.Second))
@@ -429,6 +430,7 @@ func TestNATSMaxPayloadIsPermanent(t *testing.T) {
 }
 
 func TestNATSStreamMaxMsgSizeIsPermanent(t *testing.T) {
+	t.Parallel()
 	srv := natstest.StartServer(t)
 	nc := srv.Connect(t)
 	tr := newTestTransport(t, nc, WithStream(jetstream.StreamConfig{
@@ -462,6 +464,7 @@ func TestNATSStreamMaxMsgSizeIsPermanent(t *testing.T) {
 }
 
 func TestNATSJetStreamNoStreamBatchProbesOnce(t *testing.T) {
+	t.Parallel()
 	srv := natstest.StartServer(t)
 	nc := srv.Connect(t)
 	tr := newTestTransport(t, nc, WithJetStream(), WithPublishTimeout(2*time.Second))

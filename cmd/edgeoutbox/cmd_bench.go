@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/edgeoutbox/edgeoutbox/internal/bench"
 )
@@ -11,7 +13,7 @@ import (
 func benchCommand() *command {
 	return &command{
 		Name:    "bench",
-		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka] [--json]",
+		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog] [--sizes N,N,...] [--rounds N] [--quick] [--json]",
 		Summary: "measure the library against raw SQLite, JetStream and Kafka baselines in one run",
 		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
@@ -23,7 +25,18 @@ publishing of the same messages from memory; and the relay draining to core NATS
 beside the raw SQLite drain; and the relay draining to an in-process Kafka (kfake)
 beside raw franz-go ProduceSync of the same records from memory. Subject and
 baseline run alternately; the best of --reps runs of each is kept. Everything runs
-in a temporary directory with an embedded NATS server and Kafka cluster.`,
+in a temporary directory with an embedded NATS server and Kafka cluster.
+
+The backlog group measures how costs change with the number of pending events
+(--sizes, default 0,100000,1000000; each figure at the largest against the
+smallest, target 0.8): Emit from 64 goroutines, the same with MaxPendingEvents
+set, DeliveryInline Emit from 8, Stats p99, ListEvents by name p99 and the relay's
+drain rate to the memory transport, in --rounds rounds (the sizes alternate; the
+best figure is kept). Then the bytes written to disk per event with
+1 and 64 emitters (Linux only), the disk peak of a Cleanup of the largest backlog
+once drained, and Emit and EmitBatch of 64 beside raw transactions on a bare
+table. The 1000000 backlog needs about 1.5 GB of temporary disk and a few minutes.
+--quick runs every group at small sizes (a smoke test, not figures).`,
 		run: runBench,
 	}
 }
@@ -42,8 +55,11 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	events := fs.Int("events", 50000, "events per emit measurement")
 	backlog := fs.Int("backlog", 200000, "events in each drain backlog")
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
-	only := fs.String("only", "", "run one group: emit, drain, nats or kafka")
-	asJSON := fs.Bool("json", false, "print the comparisons as JSON")
+	only := fs.String("only", "", "run one group: emit, drain, nats, kafka or backlog")
+	sizes := fs.String("sizes", "", "pending backlogs the backlog group measures, smallest first (default 0,100000,1000000)")
+	rounds := fs.Int("rounds", 0, "rounds of the backlog group, sizes alternating, best kept (default 2)")
+	quick := fs.Bool("quick", false, "small sizes everywhere: checks that the benchmarks run, measures nothing")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -51,13 +67,26 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err := wantArgs(cmd, fs, rest, 0, 0, ""); err != nil {
 		return err
 	}
-	if *events < 100 || *backlog < 1000 || *reps < 1 {
-		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000 and --reps at least 1")
+	if *events < 100 || *backlog < 1000 || *reps < 1 || *rounds < 0 {
+		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000, --reps and --rounds at least 1")
 	}
 	switch *only {
-	case "", "emit", "drain", "nats", "kafka":
+	case "", "emit", "drain", "nats", "kafka", "backlog":
 	default:
-		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats or kafka", *only)
+		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats, kafka or backlog", *only)
+	}
+	opts := bench.DefaultBacklogOptions()
+	if *quick {
+		*events, *backlog, *reps = 1000, 2000, 1
+		opts = bench.QuickBacklogOptions()
+	}
+	if *rounds > 0 {
+		opts.SizeReps = *rounds
+	}
+	if *sizes != "" {
+		if opts.Sizes, err = parseSizes(*sizes); err != nil {
+			return usageErrorf(cmd, fs, "--sizes %q: %v", *sizes, err)
+		}
 	}
 	dir, err := os.MkdirTemp("", "edgeoutbox-bench-")
 	if err != nil {
@@ -102,13 +131,44 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 		}
 		report(cs...)
 	}
+	var backlogReport *bench.BacklogReport
+	if *only == "" || *only == "backlog" {
+		logf := func(format string, args ...any) { fmt.Fprintf(c.stderr, format+"\n", args...) }
+		if backlogReport, err = bench.BacklogSuite(ctx, dir, opts, logf); err != nil {
+			return fmt.Errorf("backlog benchmark: %w", err)
+		}
+		if !*asJSON {
+			backlogReport.Format(c.stdout)
+		}
+	}
 	if !*asJSON {
 		return nil
 	}
-	lines := make([]benchLine, len(all))
+	out := benchJSON{Comparisons: make([]benchLine, len(all))}
 	for i, cmp := range all {
-		lines[i] = benchLine{Subject: cmp.Subject.Name, SubjectRate: cmp.Subject.Rate(), Baseline: cmp.Baseline.Name,
-			BaselineRate: cmp.Baseline.Rate(), Ratio: cmp.Ratio(), Target: cmp.Target}
+		out.Comparisons[i] = newBenchLine(cmp)
 	}
-	return writeJSON(c.stdout, lines)
+	if backlogReport != nil {
+		out.Backlog = newBacklogJSON(backlogReport)
+	}
+	return writeJSON(c.stdout, out)
+}
+
+// parseSizes reads "0,100000,1000000": at least two sizes, not negative, smallest first.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a number of events", f)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("give the sizes smallest first, each once")
+		}
+		out = append(out, n)
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("give at least two sizes, e.g. 0,100000,1000000")
+	}
+	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	r := mustRun(t, "demo", "--events", "500", "--entities", "10")
 	out := squeeze(r.stdout)
 	for _, want := range []string{
@@ -28,6 +29,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoJSON(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("TestDemo covers the demo under -short")
 	}

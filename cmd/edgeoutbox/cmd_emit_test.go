@@ -13,6 +13,7 @@ import (
 )
 
 func TestEmit(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "new.db") // emit creates it
 	r := mustRun(t, "emit", "cow_fed", "--db", db, "--schema", golden,
 		"--input", cowInput, "--input", `farmer={"name":"Jo"}`,
@@ -107,6 +108,7 @@ func TestEmitBadInput(t *testing.T) {
 // Inputs that fail to cast leave an existing outbox as it was, and a good emit after
 // the check stores the event once.
 func TestEmitBadInputExistingOutbox(t *testing.T) {
+	t.Parallel()
 	db := newOutbox(t)
 	r := run(t, "emit", "cow_fed", "--db", db, "--schema", golden, "--input", `cow={"class_name":"Cow","id":7,"version":3}`)
 	if r.code() != 1 || !strings.Contains(r.stderr, `field "weight" is required`) {

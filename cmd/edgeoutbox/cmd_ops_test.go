@@ -106,6 +106,7 @@ func TestOutboxStatsAndList(t *testing.T) {
 }
 
 func TestDeadLetters(t *testing.T) {
+	t.Parallel()
 	db := newOutbox(t)
 	r := mustRun(t, "dead-letters", "list", "--db", db)
 	if !strings.Contains(r.stdout, "no dead letters in "+db) {
@@ -151,6 +152,7 @@ func TestDeadLetters(t *testing.T) {
 }
 
 func TestOutboxCleanup(t *testing.T) {
+	t.Parallel()
 	db := newOutbox(t)
 	deadLetters(t, db, 2)
 	r := mustRun(t, "outbox", "cleanup", "--db", db)
@@ -173,6 +175,7 @@ func compact(b []byte) string {
 }
 
 func TestBenchSmall(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs real drains")
 	}

@@ -35,6 +35,7 @@ func (s *syncBuffer) String() string {
 // simulated SIGINT (ctx cancelled): every event lands in the stream once, with its
 // idempotency key as Nats-Msg-Id, and the relay gives its lease back.
 func TestRelayJetStream(t *testing.T) {
+	t.Parallel()
 	srv := natstest.StartServer(t)
 	db := newOutbox(t)
 	emitCows(t, db, 5)
@@ -108,6 +109,7 @@ func TestRelayJetStream(t *testing.T) {
 // The relay starts while the broker is down, waits without counting attempts, and
 // publishes once the broker is up.
 func TestRelayWaitsForBroker(t *testing.T) {
+	t.Parallel()
 	srv := natstest.StartServer(t)
 	url := srv.URL()
 	srv.Shutdown()

@@ -82,6 +82,7 @@ func TestSchemaDumpGolden(t *testing.T) {
 }
 
 func TestSchemaCheckPackage(t *testing.T) {
+	t.Parallel()
 	skipSlow(t)
 	r := mustRun(t, "schema", "check", "--schema", golden, "./testdata/defs")
 	if !strings.Contains(r.stdout, "ok, 3 events, 4 versions; the 2 definitions in github.com/edgeoutbox/edgeoutbox/cmd/edgeoutbox/testdata/defs match it") {
@@ -115,6 +116,7 @@ func TestDumpCommandLine(t *testing.T) {
 }
 
 func TestSchemaDumpPackageErrors(t *testing.T) {
+	t.Parallel()
 	skipSlow(t)
 	out := filepath.Join(t.TempDir(), "event_schema.json")
 	cases := []struct{ pkg, want string }{

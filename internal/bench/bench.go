@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
@@ -39,15 +38,6 @@ func measure(f func() (Result, error)) (Result, error) {
 	r, err := f()
 	r.CPU = processCPU() - before
 	return r, err
-}
-
-// processCPU is the user plus system time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Rate is events per second.
@@ -136,9 +126,9 @@ func Inputs(i int) edgeoutbox.Inputs {
 	return edgeoutbox.Inputs{"reading": Reading{Kind: "thermometer", Sensor: i % 64, Value: float64(i) / 10, Unit: "celsius", Note: "periodic reading"}}
 }
 
-// Schema returns an in-memory schema holding Event.
+// Schema returns an in-memory schema holding Event and Rare.
 func Schema() (*edgeoutbox.Schema, error) {
-	s, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Event)
+	s, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Event, Rare)
 	return s, err
 }
 

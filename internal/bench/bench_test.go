@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -10,6 +11,7 @@ import (
 // code paths stay correct; the figures come from "edgeoutbox bench" and the Go
 // benchmarks.
 func TestSuitesRunSmall(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -58,4 +60,41 @@ func TestBigDrains(t *testing.T) {
 	for _, c := range append(cs, kcs...) {
 		t.Log(c)
 	}
+}
+
+// TestBacklogSuiteRunsSmall runs the backlog benchmark at tiny sizes: every figure is
+// measured at every size, and the one-off measurements ran.
+func TestBacklogSuiteRunsSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills and drains backlogs")
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := QuickBacklogOptions()
+	o.Sizes, o.Events, o.InlineEvents, o.WriteEvents, o.BareEvents = []int{0, 500}, 300, 50, 300, 300
+	r, err := BacklogSuite(ctx, t.TempDir(), o, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Figures) != 7 {
+		t.Fatalf("%d figures, want 7", len(r.Figures))
+	}
+	for _, f := range r.Figures {
+		if f.Unit == "%" { // the share published inline may be 0
+			continue
+		}
+		if len(f.Values) != 2 || f.Values[0] <= 0 || f.Values[1] <= 0 {
+			t.Errorf("%s: values %v", f.Name, f.Values)
+		}
+	}
+	if r.Cleanup.Events != 500+300+RareEvents || r.Cleanup.Database <= 0 || r.Cleanup.Peak < r.Cleanup.Database || !r.Cleanup.Finished {
+		t.Errorf("cleanup %+v", r.Cleanup)
+	}
+	if len(r.Writes) != 2 || len(r.Bare) != 2 {
+		t.Errorf("writes %v, bare %v", r.Writes, r.Bare)
+	}
+	var out strings.Builder
+	r.Format(&out)
+	t.Log("\n" + out.String())
 }
