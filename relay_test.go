@@ -89,7 +89,7 @@ func TestOnlyLeaseHolderPublishesAndTakeover(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
 	m1, m2 := NewMemoryTransport(), NewMemoryTransport()
-	const ttl = 600 * time.Millisecond
+	const ttl = 2 * time.Second // renewals every 667ms: a loaded machine must not lose the lease to the standby
 	cfg := func(mt *MemoryTransport) Config {
 		return Config{Transport: mt, LeaseTTL: ttl, PollInterval: 10 * time.Millisecond, BatchSize: 7}
 	}
