@@ -80,6 +80,12 @@ type NATSTransport struct {
 
 	mu            sync.Mutex
 	streamEnsured bool
+
+	// fence keeps batches on one connection while earlier ones await acks: see
+	// OrderedPipeline.
+	fenceMu     sync.Mutex
+	outstanding int    // batches started and not yet awaited
+	fenceGen    uint64 // the connection (reconnect count) they were sent on
 }
 
 var (
@@ -87,6 +93,7 @@ var (
 	_ BatchTransport     = (*NATSTransport)(nil)
 	_ AvailabilityWaiter = (*NATSTransport)(nil)
 	_ PipelinedTransport = (*NATSTransport)(nil)
+	_ OrderedPipeline    = (*NATSTransport)(nil)
 )
 
 type natsConfig struct {
@@ -307,6 +314,11 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 			return fillAll(err)
 		}
 	}
+	gen, err := t.enterFence()
+	if err != nil {
+		return fillAll(err)
+	}
+	leave := sync.OnceFunc(t.leaveFence)
 
 	msgs := make([]*nats.Msg, len(events))
 	for i, e := range events {
@@ -329,19 +341,70 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 
 	if t.js == nil {
 		t.publishCore(ctx, events, msgs, errs)
+		leave()
 		return func() []error { return finishBatch(events, errs) }
 	}
 	// Two batches may be in flight (the relay sends the next before awaiting this
 	// one): beyond half the async limit, a publish would stall, so await here.
 	if 2*len(msgs) > t.cfg.maxPending {
-		t.publishJetStream(ctx, events, msgs, errs)
+		t.publishJetStream(ctx, events, msgs, errs, gen)
+		leave()
 		return func() []error { return finishBatch(events, errs) }
 	}
-	awaitAcks := t.sendJetStream(ctx, events, msgs, errs)
+	awaitAcks := t.sendJetStream(ctx, events, msgs, errs, gen)
 	return func() []error {
 		awaitAcks()
+		leave()
 		return finishBatch(events, errs)
 	}
+}
+
+// PipelineDepth implements [OrderedPipeline]: in JetStream mode, on a connection
+// whose reconnect buffer is off (nats.ReconnectBufSize(-1), as [DialNATS] sets it),
+// as many batches as the max pending setting holds; otherwise 1. With a reconnect
+// buffer, publishes made while reconnecting would reach the new connection after
+// the relay had been told they failed, so no promise can be made.
+func (t *NATSTransport) PipelineDepth(batchSize int) int {
+	if t.js == nil || batchSize < 1 || t.nc.Opts.ReconnectBufSize >= 0 {
+		return 1
+	}
+	return max(1, t.cfg.maxPending/batchSize)
+}
+
+// enterFence admits a batch on the current connection and returns that connection's
+// generation (its reconnect count). While batches sent on an earlier connection are
+// still awaited, it refuses as Unavailable: their events may be lost, and a later
+// event of theirs must not reach the broker first.
+func (t *NATSTransport) enterFence() (uint64, error) {
+	gen := t.nc.Stats().Reconnects
+	t.fenceMu.Lock()
+	defer t.fenceMu.Unlock()
+	if t.outstanding == 0 {
+		t.fenceGen = gen
+	} else if gen != t.fenceGen {
+		return 0, Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced while earlier batches awaited acks", nats.ErrDisconnected))
+	}
+	t.outstanding++
+	return gen, nil
+}
+
+func (t *NATSTransport) leaveFence() {
+	t.fenceMu.Lock()
+	t.outstanding--
+	t.fenceMu.Unlock()
+}
+
+// notOnConn returns an Unavailable error unless the connection is CONNECTED and is
+// still the one of generation gen: a message must never go out on a newer
+// connection than the batch's.
+func (t *NATSTransport) notOnConn(gen uint64) error {
+	if err := t.notConnected(); err != nil {
+		return err
+	}
+	if t.nc.Stats().Reconnects != gen {
+		return Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced during the batch", nats.ErrDisconnected))
+	}
+	return nil
 }
 
 // publishCore publishes msgs with core NATS, skipping events whose entity already

@@ -221,7 +221,9 @@ func publishAsync(ctx context.Context, nc *nats.Conn, msgs []*nats.Msg) (Result,
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	start := time.Now()
 	for i, m := range msgs {
-		f, err := js.PublishMsgAsync(m)
+		// A raw publisher blocks while the pending acks are at the limit, however
+		// long the round trip (the default stall wait of 200 ms fails at 300 ms).
+		f, err := js.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute))
 		if err != nil {
 			return Result{}, fmt.Errorf("raw publish %d: %w", i, err)
 		}
