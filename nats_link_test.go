@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// A backlog drains to JetStream through a simulated uplink (40 ms round trip, 4 MiB/s)
+// A backlog drains to JetStream through a simulated uplink (40 ms round trip, 2 MiB/s)
 // whose connections are all cut every second, so batches are in flight at every cut:
 // every event is stored once, in per-entity order, and no attempt is counted.
 func TestJetStreamCutLinkEverySecond(t *testing.T) {
@@ -25,7 +25,7 @@ func TestJetStreamCutLinkEverySecond(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	srv := natstest.StartServer(t)
-	proxy, err := linksim.Start(strings.TrimPrefix(srv.URL(), "nats://"), linksim.Link{RTT: 40 * time.Millisecond, Bandwidth: 4 << 20})
+	proxy, err := linksim.Start(strings.TrimPrefix(srv.URL(), "nats://"), linksim.Link{RTT: 40 * time.Millisecond, Bandwidth: 2 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
