@@ -103,6 +103,7 @@ type natsConfig struct {
 	stream         *jetstream.StreamConfig
 	publishTimeout time.Duration
 	maxPending     int
+	layout         MessageEncoder
 	errs           []error
 }
 
@@ -193,6 +194,20 @@ func WithPublishTimeout(d time.Duration) NATSOption {
 	}
 }
 
+// WithLayout sets the message layout (default LayoutEnvelopeHeaders, which every
+// consumer reads). The leaner layouts carry the same information in fewer bytes;
+// consumers read every layout with DecodeMessage. source is the CloudEvents source
+// attribute of the CloudEvents layouts ("" means DefaultCloudEventsSource).
+func WithLayout(layout Layout, source string) NATSOption {
+	return func(c *natsConfig) {
+		if layout < LayoutEnvelopeHeaders || layout > LayoutCloudEventsJSON {
+			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout", int(layout)))
+			return
+		}
+		c.layout = MessageEncoder{Layout: layout, Binding: BindingNATS, Source: source}
+	}
+}
+
 // WithMaxPending sets how many JetStream publishes may await an ack at once (default
 // DefaultNATSMaxPending); larger batches are published in chunks.
 func WithMaxPending(n int) NATSOption {
@@ -255,6 +270,21 @@ func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error)
 		t.js = js
 	}
 	return t, nil
+}
+
+// message builds the message of e in the configured layout.
+func (t *NATSTransport) message(subject string, e *Event) (*nats.Msg, error) {
+	if t.cfg.layout.Layout == LayoutEnvelopeHeaders {
+		return natsMessage(subject, e) // the default, on its allocation-lean path
+	}
+	env := Envelope{ID: e.ID, IdempotencyKey: e.IdempotencyKey, Name: e.Name, Type: e.Type, Version: e.Version,
+		Entity: e.Entity, Payload: e.Payload, Metadata: e.Metadata, OccurredAt: e.OccurredAt.UTC()}
+	h := make(nats.Header, 16)
+	body, err := t.cfg.layout.Encode(&env, func(k, v string) { h[k] = append(h[k], v) })
+	if err != nil {
+		return nil, err
+	}
+	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
 }
 
 // Conn returns the connection the transport publishes through.
@@ -331,7 +361,7 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 			errs[i] = Permanent(fmt.Errorf("publish event %d (%s): subject %q: %w", e.ID, e.Name, subject, err))
 			continue
 		}
-		m, err := natsMessage(subject, e)
+		m, err := t.message(subject, e)
 		if err != nil {
 			errs[i] = Permanent(err)
 			continue
