@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 )
 
 // Defaults of [NATSTransport].
@@ -103,7 +105,7 @@ type natsConfig struct {
 	stream         *jetstream.StreamConfig
 	publishTimeout time.Duration
 	maxPending     int
-	layout         MessageEncoder
+	layout         envelope.Encoder
 	errs           []error
 }
 
@@ -194,17 +196,20 @@ func WithPublishTimeout(d time.Duration) NATSOption {
 	}
 }
 
-// WithLayout sets the message layout (default LayoutEnvelopeHeaders, which every
-// consumer reads). The leaner layouts carry the same information in fewer bytes;
-// consumers read every layout with DecodeMessage. source is the CloudEvents source
-// attribute of the CloudEvents layouts ("" means DefaultCloudEventsSource).
-func WithLayout(layout Layout, source string) NATSOption {
+// WithLayout sets the message layout (default envelope.LayoutEnvelopeHeaders, which
+// every consumer reads). The leaner layouts carry the same information in fewer
+// bytes: envelope.LayoutEnvelope, envelope.LayoutHeaders, and CloudEvents in binary
+// (envelope.LayoutCloudEvents, ce- headers) or structured mode
+// (envelope.LayoutCloudEventsJSON). Consumers read every layout with
+// envelope.DecodeMessage. source is the CloudEvents source attribute ("" means
+// envelope.DefaultCloudEventsSource).
+func WithLayout(layout envelope.Layout, source string) NATSOption {
 	return func(c *natsConfig) {
-		if layout < LayoutEnvelopeHeaders || layout > LayoutCloudEventsJSON {
+		if layout < envelope.LayoutEnvelopeHeaders || layout > envelope.LayoutCloudEventsJSON {
 			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout", int(layout)))
 			return
 		}
-		c.layout = MessageEncoder{Layout: layout, Binding: BindingNATS, Source: source}
+		c.layout = envelope.Encoder{Layout: layout, Binding: envelope.BindingNATS, Source: source}
 	}
 }
 
@@ -274,11 +279,10 @@ func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error)
 
 // message builds the message of e in the configured layout.
 func (t *NATSTransport) message(subject string, e *Event) (*nats.Msg, error) {
-	if t.cfg.layout.Layout == LayoutEnvelopeHeaders {
+	if t.cfg.layout.Layout == envelope.LayoutEnvelopeHeaders {
 		return natsMessage(subject, e) // the default, on its allocation-lean path
 	}
-	env := Envelope{ID: e.ID, IdempotencyKey: e.IdempotencyKey, Name: e.Name, Type: e.Type, Version: e.Version,
-		Entity: e.Entity, Payload: e.Payload, Metadata: e.Metadata, OccurredAt: e.OccurredAt.UTC()}
+	env := envelopeOf(e)
 	h := make(nats.Header, 16)
 	body, err := t.cfg.layout.Encode(&env, func(k, v string) { h[k] = append(h[k], v) })
 	if err != nil {

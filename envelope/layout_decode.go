@@ -1,4 +1,4 @@
-package edgeoutbox
+package envelope
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 // CloudEvents bindings say: a Content-Type of application/cloudevents… is structured
 // mode, a ce-specversion (or ce_specversion) header binary mode, [HeaderLayout]
 // "headers" the header layout, and anything else the JSON envelope (see
-// [DecodeEnvelope]). Every error wraps [ErrInvalidEnvelope]; it never panics.
+// [DecodeEnvelope]). Every error wraps [ErrInvalid]; it never panics.
 func DecodeMessage(headers map[string][]string, body []byte) (*Envelope, error) {
 	ct, _ := lookupHeader(headers, HeaderContentType)
 	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/cloudevents") {
@@ -33,11 +33,11 @@ func DecodeMessage(headers map[string][]string, body []byte) (*Envelope, error) 
 	if l, _ := lookupHeader(headers, HeaderLayout); l == "headers" {
 		return decodeHeaderLayout(headers, body)
 	}
-	return DecodeEnvelope(body)
+	return Decode(body)
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidEnvelope, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 // lookupHeader returns the first value of key, matched without regard to case.

@@ -1,4 +1,4 @@
-package edgeoutbox
+package envelope
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edgeoutbox/edgeoutbox/internal/jsonenc"
 )
 
 // CloudEvents 1.0, written by hand to the specification (core attributes, JSON event
@@ -62,7 +64,7 @@ func ceSubject(env *Envelope) string {
 }
 
 // cloudEventsHeaders calls header for every attribute in binary content mode.
-func (m MessageEncoder) cloudEventsHeaders(env *Envelope, header func(key, value string)) {
+func (m Encoder) cloudEventsHeaders(env *Envelope, header func(key, value string)) {
 	p := cePrefix(m.Binding)
 	set := func(attr, value string) { header(p+attr, ceHeaderValue(m.Binding, value)) }
 	set("specversion", ceSpecVersion)
@@ -71,9 +73,9 @@ func (m MessageEncoder) cloudEventsHeaders(env *Envelope, header func(key, value
 	set("type", env.Name)
 	set("time", env.OccurredAt.UTC().Format(time.RFC3339Nano))
 	if m.Binding == BindingKafka {
-		header("content-type", EnvelopeContentType) // the Kafka binding maps datacontenttype here
+		header("content-type", ContentType) // the Kafka binding maps datacontenttype here
 	} else {
-		set("datacontenttype", EnvelopeContentType)
+		set("datacontenttype", ContentType)
 	}
 	if s := ceSubject(env); s != "" {
 		set("subject", s)
@@ -94,7 +96,7 @@ func (m MessageEncoder) cloudEventsHeaders(env *Envelope, header func(key, value
 }
 
 // cloudEventsJSON writes env in the JSON event format (structured content mode).
-func (m MessageEncoder) cloudEventsJSON(env *Envelope) ([]byte, error) {
+func (m Encoder) cloudEventsJSON(env *Envelope) ([]byte, error) {
 	data, err := payloadBody(env)
 	if err != nil {
 		return nil, err
@@ -104,7 +106,7 @@ func (m MessageEncoder) cloudEventsJSON(env *Envelope) ([]byte, error) {
 		b = append(b, ',', '"')
 		b = append(b, name...)
 		b = append(b, '"', ':')
-		b = appendJSONString(b, strings.ToValidUTF8(value, "\uFFFD"))
+		b = jsonenc.AppendString(b, strings.ToValidUTF8(value, "\uFFFD"))
 	}
 	num := func(name string, v int64) {
 		b = append(b, ',', '"')
@@ -117,7 +119,7 @@ func (m MessageEncoder) cloudEventsJSON(env *Envelope) ([]byte, error) {
 	str("source", m.source())
 	str("type", env.Name)
 	str("time", env.OccurredAt.UTC().Format(time.RFC3339Nano))
-	str("datacontenttype", EnvelopeContentType)
+	str("datacontenttype", ContentType)
 	if s := ceSubject(env); s != "" {
 		str("subject", s)
 	}

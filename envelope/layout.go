@@ -1,4 +1,4 @@
-package edgeoutbox
+package envelope
 
 import (
 	"bytes"
@@ -7,7 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/edgeoutbox/edgeoutbox/internal/jsonenc"
 )
 
 // Layout says where an event's attributes travel in a message: in headers, in the
@@ -96,8 +97,8 @@ const (
 var CloudEventsAttributes = []string{"specversion", "id", "source", "type", "time", "datacontenttype", "subject",
 	"outboxid", "schemaversion", "eventtype", "entityclass", "entityid", "entityversion", "metadata"}
 
-// MessageEncoder writes events in a chosen layout for a chosen protocol.
-type MessageEncoder struct {
+// Encoder writes events in a chosen layout for a chosen protocol.
+type Encoder struct {
 	Layout  Layout
 	Binding Binding
 	// Source is the CloudEvents source attribute (default DefaultCloudEventsSource).
@@ -107,21 +108,21 @@ type MessageEncoder struct {
 // Encode returns the message body of env and calls header for every header, with
 // keys as written on the wire. The error means the event can never be encoded (its
 // payload is not valid JSON, or the layout is unknown).
-func (m MessageEncoder) Encode(env *Envelope, header func(key, value string)) ([]byte, error) {
+func (m Encoder) Encode(env *Envelope, header func(key, value string)) ([]byte, error) {
 	switch m.Layout {
 	case LayoutEnvelopeHeaders:
-		body, err := marshalEnvelope(env)
+		body, err := Marshal(env)
 		if err != nil {
 			return nil, err
 		}
 		eachEnvelopeHeader(env, m.Binding, header)
 		return body, nil
 	case LayoutEnvelope:
-		body, err := marshalEnvelope(env)
+		body, err := Marshal(env)
 		if err != nil {
 			return nil, err
 		}
-		header(HeaderContentType, EnvelopeContentType)
+		header(HeaderContentType, ContentType)
 		m.dedupHeader(env, header)
 		return body, nil
 	case LayoutHeaders:
@@ -157,41 +158,28 @@ func (m MessageEncoder) Encode(env *Envelope, header func(key, value string)) ([
 
 // dedupHeader sets the broker's de-duplication header: Nats-Msg-Id on NATS (Kafka's
 // idempotent producer needs none).
-func (m MessageEncoder) dedupHeader(env *Envelope, header func(key, value string)) {
+func (m Encoder) dedupHeader(env *Envelope, header func(key, value string)) {
 	if m.Binding == BindingNATS && env.IdempotencyKey != "" {
 		header(HeaderMsgID, headerValue(env.IdempotencyKey))
 	}
 }
 
-func (m MessageEncoder) source() string {
+func (m Encoder) source() string {
 	if m.Source != "" {
 		return m.Source
 	}
 	return DefaultCloudEventsSource
 }
 
-// eachEnvelopeHeader calls header for the Edgeoutbox-* headers (and Nats-Msg-Id on NATS).
+// eachEnvelopeHeader calls header for the Edgeoutbox-* headers of EachHeader,
+// leaving out Nats-Msg-Id on Kafka.
 func eachEnvelopeHeader(env *Envelope, b Binding, header func(key, value string)) {
-	header(HeaderContentType, EnvelopeContentType)
-	if env.IdempotencyKey != "" {
-		key := headerValue(env.IdempotencyKey)
-		if b == BindingNATS {
-			header(HeaderMsgID, key)
+	env.EachHeader(func(k, v string) {
+		if b == BindingKafka && k == HeaderMsgID {
+			return
 		}
-		header(HeaderIdempotencyKey, key)
-	}
-	header(HeaderEventID, strconv.FormatInt(env.ID, 10))
-	header(HeaderEvent, headerValue(env.Name))
-	header(HeaderType, headerValue(env.Type))
-	header(HeaderVersion, strconv.Itoa(env.Version))
-	if env.Entity.Class != "" || env.Entity.ID != "" {
-		header(HeaderEntityClass, headerValue(env.Entity.Class))
-		header(HeaderEntityID, headerValue(env.Entity.ID))
-	}
-	if env.Entity.Version != nil {
-		header(HeaderEntityVersion, strconv.FormatInt(*env.Entity.Version, 10))
-	}
-	header(HeaderOccurredAt, env.OccurredAt.UTC().Format(time.RFC3339Nano))
+		header(k, v)
+	})
 }
 
 // payloadBody is the payload as a message body: valid JSON, {} when empty.
@@ -218,15 +206,9 @@ func appendMetadataJSON(b []byte, md map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonenc.AppendString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, md[k])
+		b = jsonenc.AppendString(b, md[k])
 	}
 	return append(b, '}')
-}
-
-// marshalEnvelope is the JSON envelope of env.
-func marshalEnvelope(env *Envelope) ([]byte, error) {
-	return encodeEnvelope(&Event{ID: env.ID, IdempotencyKey: env.IdempotencyKey, Name: env.Name, Type: env.Type,
-		Version: env.Version, Entity: env.Entity, Payload: env.Payload, Metadata: env.Metadata, OccurredAt: env.OccurredAt})
 }

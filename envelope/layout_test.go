@@ -1,4 +1,4 @@
-package edgeoutbox_test
+package envelope_test
 
 import (
 	"encoding/json"
@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 )
 
-func layoutEnvelope() *edgeoutbox.Envelope {
+func layoutEnvelope() *envelope.Envelope {
 	v := int64(3)
-	return &edgeoutbox.Envelope{
+	return &envelope.Envelope{
 		ID: 42, IdempotencyKey: "0190-key", Name: "cow_fed", Type: "domain", Version: 2,
-		Entity:     edgeoutbox.Entity{Class: "Cow", ID: "Euro € 😀 \"7\" 100%", Version: &v},
+		Entity:     envelope.Entity{Class: "Cow", ID: "Euro € 😀 \"7\" 100%", Version: &v},
 		Payload:    json.RawMessage(`{"weight":12.5,"name":"Bess"}`),
 		Metadata:   map[string]string{"request_id": "r-1", "note": "a \"quoted\" value"},
 		OccurredAt: time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC),
@@ -23,7 +23,7 @@ func layoutEnvelope() *edgeoutbox.Envelope {
 }
 
 // encodeMessage lays env out and returns the headers as a map, as a consumer gets them.
-func encodeMessage(t *testing.T, enc edgeoutbox.MessageEncoder, env *edgeoutbox.Envelope) (map[string][]string, []byte) {
+func encodeMessage(t *testing.T, enc envelope.Encoder, env *envelope.Envelope) (map[string][]string, []byte) {
 	t.Helper()
 	h := map[string][]string{}
 	body, err := enc.Encode(env, func(k, v string) {
@@ -42,23 +42,23 @@ func encodeMessage(t *testing.T, enc edgeoutbox.MessageEncoder, env *edgeoutbox.
 func TestLayoutsRoundTrip(t *testing.T) {
 	t.Parallel()
 	want := layoutEnvelope()
-	for _, b := range []edgeoutbox.Binding{edgeoutbox.BindingNATS, edgeoutbox.BindingKafka} {
-		for l := edgeoutbox.LayoutEnvelopeHeaders; l <= edgeoutbox.LayoutCloudEventsJSON; l++ {
-			h, body := encodeMessage(t, edgeoutbox.MessageEncoder{Layout: l, Binding: b}, want)
-			got, err := edgeoutbox.DecodeMessage(h, body)
+	for _, b := range []envelope.Binding{envelope.BindingNATS, envelope.BindingKafka} {
+		for l := envelope.LayoutEnvelopeHeaders; l <= envelope.LayoutCloudEventsJSON; l++ {
+			h, body := encodeMessage(t, envelope.Encoder{Layout: l, Binding: b}, want)
+			got, err := envelope.DecodeMessage(h, body)
 			if err != nil {
 				t.Fatalf("%v binding %d: decode: %v\nheaders %v\nbody %s", l, b, err, h, body)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("%v binding %d: got %+v, want %+v", l, b, got, want)
 			}
-			parsed, err := edgeoutbox.ParseLayout(l.String())
+			parsed, err := envelope.ParseLayout(l.String())
 			if err != nil || parsed != l {
 				t.Errorf("ParseLayout(%q) = %v, %v", l.String(), parsed, err)
 			}
 		}
 	}
-	if _, err := edgeoutbox.ParseLayout("xml"); err == nil {
+	if _, err := envelope.ParseLayout("xml"); err == nil {
 		t.Error("ParseLayout accepted xml")
 	}
 }
@@ -68,13 +68,13 @@ func TestLayoutsRoundTrip(t *testing.T) {
 func TestCloudEventsLayouts(t *testing.T) {
 	t.Parallel()
 	env := layoutEnvelope()
-	h, body := encodeMessage(t, edgeoutbox.MessageEncoder{Layout: edgeoutbox.LayoutCloudEvents, Source: "/farm/7"}, env)
+	h, body := encodeMessage(t, envelope.Encoder{Layout: envelope.LayoutCloudEvents, Source: "/farm/7"}, env)
 	for k, want := range map[string]string{
 		"ce-specversion": "1.0", "ce-id": "0190-key", "ce-source": "/farm/7", "ce-type": "cow_fed",
 		"ce-time": "2025-01-02T03:04:05.123456789Z", "ce-datacontenttype": "application/json",
 		"ce-outboxid": "42", "ce-schemaversion": "2", "ce-entityversion": "3",
-		"ce-entityid":          "Euro%20%E2%82%AC%20%F0%9F%98%80%20%227%22%20100%25",
-		edgeoutbox.HeaderMsgID: "0190-key",
+		"ce-entityid":        "Euro%20%E2%82%AC%20%F0%9F%98%80%20%227%22%20100%25",
+		envelope.HeaderMsgID: "0190-key",
 	} {
 		if got := h[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("header %s = %q, want %q", k, got, want)
@@ -84,19 +84,19 @@ func TestCloudEventsLayouts(t *testing.T) {
 		t.Errorf("binary mode body %s, want the payload", body)
 	}
 
-	h, _ = encodeMessage(t, edgeoutbox.MessageEncoder{Layout: edgeoutbox.LayoutCloudEvents, Binding: edgeoutbox.BindingKafka}, env)
+	h, _ = encodeMessage(t, envelope.Encoder{Layout: envelope.LayoutCloudEvents, Binding: envelope.BindingKafka}, env)
 	if got := h["ce_entityid"]; len(got) != 1 || got[0] != env.Entity.ID {
 		t.Errorf("kafka ce_entityid = %q, want the plain value", got)
 	}
 	if got := h["content-type"]; len(got) != 1 || got[0] != "application/json" {
 		t.Errorf("kafka content-type = %q", got)
 	}
-	if _, ok := h[edgeoutbox.HeaderMsgID]; ok {
+	if _, ok := h[envelope.HeaderMsgID]; ok {
 		t.Error("kafka message carries Nats-Msg-Id")
 	}
 
-	h, body = encodeMessage(t, edgeoutbox.MessageEncoder{Layout: edgeoutbox.LayoutCloudEventsJSON}, env)
-	if got := h["Content-Type"]; len(got) != 1 || got[0] != edgeoutbox.CloudEventsJSONContentType {
+	h, body = encodeMessage(t, envelope.Encoder{Layout: envelope.LayoutCloudEventsJSON}, env)
+	if got := h["Content-Type"]; len(got) != 1 || got[0] != envelope.CloudEventsJSONContentType {
 		t.Errorf("structured Content-Type = %q", got)
 	}
 	var ce map[string]any
@@ -114,15 +114,15 @@ func TestCloudEventsLayouts(t *testing.T) {
 // UTF-8 (an overlong space) rejected.
 func TestCloudEventsHeaderDecoding(t *testing.T) {
 	t.Parallel()
-	h, body := encodeMessage(t, edgeoutbox.MessageEncoder{Layout: edgeoutbox.LayoutCloudEvents}, layoutEnvelope())
+	h, body := encodeMessage(t, envelope.Encoder{Layout: envelope.LayoutCloudEvents}, layoutEnvelope())
 	h["CE-EntityClass"] = []string{`"C\"o%77"`}
 	delete(h, "ce-entityclass")
-	env, err := edgeoutbox.DecodeMessage(h, body)
+	env, err := envelope.DecodeMessage(h, body)
 	if err != nil || env.Entity.Class != `C"ow` {
 		t.Fatalf("quoted, lower-case, needlessly encoded class: %+v, %v", env, err)
 	}
 	h["CE-EntityClass"] = []string{"%C0%A0"}
-	if _, err := edgeoutbox.DecodeMessage(h, body); !errors.Is(err, edgeoutbox.ErrInvalidEnvelope) {
+	if _, err := envelope.DecodeMessage(h, body); !errors.Is(err, envelope.ErrInvalid) {
 		t.Fatalf("overlong encoding accepted: %v", err)
 	}
 }
@@ -135,8 +135,8 @@ func TestDecodeMessageRejects(t *testing.T) {
 		h    map[string][]string
 		body string
 	}{
-		{"structured not json", map[string][]string{"Content-Type": {edgeoutbox.CloudEventsJSONContentType}}, "{"},
-		{"structured no data", map[string][]string{"Content-Type": {edgeoutbox.CloudEventsJSONContentType}},
+		{"structured not json", map[string][]string{"Content-Type": {envelope.CloudEventsJSONContentType}}, "{"},
+		{"structured no data", map[string][]string{"Content-Type": {envelope.CloudEventsJSONContentType}},
 			`{"specversion":"1.0","id":"k","source":"s","type":"t","time":"2025-01-02T03:04:05Z","outboxid":1,"schemaversion":1}`},
 		{"wrong specversion", map[string][]string{"ce-specversion": {"0.3"}}, "{}"},
 		{"binary missing outboxid", map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"k"}, "ce-source": {"s"},
@@ -144,10 +144,10 @@ func TestDecodeMessageRejects(t *testing.T) {
 		{"binary payload not object", map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"k"}, "ce-source": {"s"},
 			"ce-type": {"t"}, "ce-time": {"2025-01-02T03:04:05Z"}, "ce-schemaversion": {"1"}, "ce-outboxid": {"1"}}, "[]"},
 		{"bad percent", map[string][]string{"ce-specversion": {"1.%G0"}}, "{}"},
-		{"header layout missing id", map[string][]string{edgeoutbox.HeaderLayout: {"headers"}}, "{}"},
+		{"header layout missing id", map[string][]string{envelope.HeaderLayout: {"headers"}}, "{}"},
 		{"envelope", nil, "not json"},
 	} {
-		if _, err := edgeoutbox.DecodeMessage(tc.h, []byte(tc.body)); !errors.Is(err, edgeoutbox.ErrInvalidEnvelope) {
+		if _, err := envelope.DecodeMessage(tc.h, []byte(tc.body)); !errors.Is(err, envelope.ErrInvalid) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -157,9 +157,9 @@ func TestDecodeMessageRejects(t *testing.T) {
 func TestLayoutSizes(t *testing.T) {
 	t.Parallel()
 	env := layoutEnvelope()
-	size := map[edgeoutbox.Layout]int{}
-	for l := edgeoutbox.LayoutEnvelopeHeaders; l <= edgeoutbox.LayoutCloudEventsJSON; l++ {
-		h, body := encodeMessage(t, edgeoutbox.MessageEncoder{Layout: l}, env)
+	size := map[envelope.Layout]int{}
+	for l := envelope.LayoutEnvelopeHeaders; l <= envelope.LayoutCloudEventsJSON; l++ {
+		h, body := encodeMessage(t, envelope.Encoder{Layout: l}, env)
 		n := len(body)
 		for k, vs := range h {
 			for _, v := range vs {
@@ -169,18 +169,18 @@ func TestLayoutSizes(t *testing.T) {
 		size[l] = n
 	}
 	for l, n := range size {
-		if l != edgeoutbox.LayoutEnvelopeHeaders && n >= size[edgeoutbox.LayoutEnvelopeHeaders] {
-			t.Errorf("%v: %d bytes, not fewer than the default's %d", l, n, size[edgeoutbox.LayoutEnvelopeHeaders])
+		if l != envelope.LayoutEnvelopeHeaders && n >= size[envelope.LayoutEnvelopeHeaders] {
+			t.Errorf("%v: %d bytes, not fewer than the default's %d", l, n, size[envelope.LayoutEnvelopeHeaders])
 		}
 	}
 }
 
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add("ce-specversion", "1.0", []byte("{}"))
-	f.Add("Content-Type", edgeoutbox.CloudEventsJSONContentType, []byte(`{"specversion":"1.0","data":{}}`))
-	f.Add(edgeoutbox.HeaderLayout, "headers", []byte("{}"))
+	f.Add("Content-Type", envelope.CloudEventsJSONContentType, []byte(`{"specversion":"1.0","data":{}}`))
+	f.Add(envelope.HeaderLayout, "headers", []byte("{}"))
 	f.Fuzz(func(t *testing.T, key, value string, body []byte) {
-		env, err := edgeoutbox.DecodeMessage(map[string][]string{key: {value}}, body)
+		env, err := envelope.DecodeMessage(map[string][]string{key: {value}}, body)
 		if err == nil && env == nil {
 			t.Fatal("nil envelope without error")
 		}
