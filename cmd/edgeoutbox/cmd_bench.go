@@ -145,6 +145,7 @@ func benchLines(all []bench.Comparison) []benchLine {
 	}
 	return lines
 }
+
 // parseRTTs reads a comma-separated list of milliseconds.
 func parseRTTs(s string) ([]time.Duration, error) {
 	var out []time.Duration

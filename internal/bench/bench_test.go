@@ -73,7 +73,7 @@ func TestLinkSuiteRunsSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("link suite: %v", err)
 	}
-	if len(rep.Comparisons) != len(rtts) || len(rep.Wire) != 2 || len(rep.CPU) == 0 {
+	if len(rep.Comparisons) != len(rtts) || len(rep.Wire) != 6 || len(rep.CPU) == 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, c := range rep.Comparisons {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/edgeoutbox/edgeoutbox/internal/linksim"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -87,7 +88,7 @@ func LinkSuite(ctx context.Context, dir string, n, reps int, rtts []time.Duratio
 		var relayWire, rawWire WireFigure
 		cmp, err := Compare(reps, LinkTarget,
 			onFreshCopy(fresh, noDir, func(p, _ string) (Result, error) {
-				res, w, err := relayOverLink(ctx, b, admin, link, p, n)
+				res, w, err := relayOverLink(ctx, b, admin, link, p, n, envelope.LayoutEnvelopeHeaders)
 				relayWire = w
 				return res, err
 			}),
@@ -101,10 +102,32 @@ func LinkSuite(ctx context.Context, dir string, n, reps int, rtts []time.Duratio
 		}
 		rep.Comparisons = append(rep.Comparisons, cmp)
 		if rtt == rtts[0] {
-			relayWire.Layout = "relay, default layout (envelope + headers)"
-			rawWire.Layout = "raw jetstream, same messages"
+			relayWire.Layout = "relay, " + envelope.LayoutEnvelopeHeaders.String() + " (default)"
+			rawWire.Layout = "raw jetstream, the same messages"
 			rep.Wire = append(rep.Wire, relayWire, rawWire)
 		}
+	}
+
+	// Bytes per event do not depend on the backlog's size: measure every other layout
+	// on a smaller one.
+	wn := min(n, 10000)
+	wireTemplate := dbPath(dir, "wire-backlog")
+	if err := MakeBacklog(ctx, wireTemplate, wn); err != nil {
+		return rep, err
+	}
+	wireFresh := copyBacklog(dir, wireTemplate)
+	for l := envelope.LayoutEnvelope; l <= envelope.LayoutCloudEventsJSON; l++ {
+		var w WireFigure
+		_, err := onFreshCopy(wireFresh, noDir, func(p, _ string) (Result, error) {
+			res, wf, err := relayOverLink(ctx, b, admin, linksim.Link{}, p, wn, l)
+			w = wf
+			return res, err
+		})()
+		if err != nil {
+			return rep, fmt.Errorf("layout %s: %w", l, err)
+		}
+		w.Layout = "relay, " + l.String()
+		rep.Wire = append(rep.Wire, w)
 	}
 
 	cpu, err := cpuFigures(ctx, b, admin, fresh, msgs, n)
@@ -160,7 +183,7 @@ func rttName(rtt time.Duration) string {
 
 // relayOverLink drains the backlog at path through the relay to a fresh stream over
 // the link, then checks the stream.
-func relayOverLink(ctx context.Context, b *broker, admin *nats.Conn, link linksim.Link, path string, n int) (Result, WireFigure, error) {
+func relayOverLink(ctx context.Context, b *broker, admin *nats.Conn, link linksim.Link, path string, n int, layout envelope.Layout) (Result, WireFigure, error) {
 	js, err := resetStream(ctx, admin)
 	if err != nil {
 		return Result{}, WireFigure{}, err
@@ -171,7 +194,8 @@ func relayOverLink(ctx context.Context, b *broker, admin *nats.Conn, link linksi
 	}
 	defer p.Close()
 	defer nc.Close()
-	tr, err := edgeoutbox.NewNATSTransport(nc, edgeoutbox.WithJetStream(), edgeoutbox.WithPublishTimeout(30*time.Second))
+	tr, err := edgeoutbox.NewNATSTransport(nc, edgeoutbox.WithJetStream(), edgeoutbox.WithPublishTimeout(30*time.Second),
+		edgeoutbox.WithLayout(layout, ""))
 	if err != nil {
 		return Result{}, WireFigure{}, err
 	}

@@ -52,7 +52,7 @@ func startOwnBroker(ctx context.Context, dir string) (*broker, error) {
 	bin := filepath.Join(dir, "nats-server")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/nats-io/nats-server/v2")
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build nats-server (run the benchmark inside the edgeoutbox module): %v: %s", err, strings.TrimSpace(string(out)))
+		return nil, fmt.Errorf("go build nats-server (run the benchmark from a checkout of this module): %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	port, err := freePort()
 	if err != nil {

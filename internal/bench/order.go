@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
-	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // CheckStreamOrder reads stream EVENTS and checks that it holds n events, each once,
-// and that the events of every entity are stored in id (emission) order.
+// and that the events of every entity are stored in id (emission) order. It reads every
+// message layout.
 func CheckStreamOrder(ctx context.Context, js jetstream.JetStream, n int) error {
 	s, err := js.Stream(ctx, "EVENTS")
 	if err != nil {
@@ -31,16 +31,16 @@ func CheckStreamOrder(ctx context.Context, js jetstream.JetStream, n int) error 
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			h := m.Headers()
-			id, err := strconv.ParseInt(h.Get(edgeoutbox.HeaderEventID), 10, 64)
+			env, err := envelope.DecodeMessage(m.Headers(), m.Data())
 			if err != nil {
-				return fmt.Errorf("stream message without a valid %s header: %w", edgeoutbox.HeaderEventID, err)
+				return fmt.Errorf("stream message: %w", err)
 			}
+			id := env.ID
 			if seen[id] {
 				return fmt.Errorf("event %d stored twice", id)
 			}
 			seen[id] = true
-			entity := h.Get(edgeoutbox.HeaderEntityClass) + "/" + h.Get(edgeoutbox.HeaderEntityID)
+			entity := env.Entity.Class + "/" + env.Entity.ID
 			if prev := last[entity]; prev > id {
 				return fmt.Errorf("entity %s: event %d stored after event %d", entity, id, prev)
 			}
