@@ -430,7 +430,10 @@ func (t *NATSTransport) leaveFence() {
 
 // notOnConn returns an Unavailable error unless the connection is CONNECTED and is
 // still the one of generation gen: a message must never go out on a newer
-// connection than the batch's.
+// connection than the batch's. nats.go offers no atomic "publish only on this
+// connection", so a reconnect that completed entirely between this check and the
+// publish call right after it (a dial plus a CONNECT/PING handshake round trip) would
+// slip through; the check narrows that window to the two calls.
 func (t *NATSTransport) notOnConn(gen uint64) error {
 	if err := t.notConnected(); err != nil {
 		return err
