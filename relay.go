@@ -12,9 +12,9 @@ import (
 // stages overlap when all goes well: while a full batch is being published, the next
 // one is claimed (starting after it, so nothing is claimed twice); its outcome is
 // recorded while the next one is published; and with a PipelinedTransport the next
-// batch is sent before the acks of the current one are in. Any failure drains the
-// pipeline first, so the next claim sees every retry schedule: that keeps per-entity
-// order.
+// batch is sent before the acks of the current one are in (with an OrderedPipeline,
+// a window of batches that may share entities). Any failure drains the pipeline
+// first, so the next claim sees every retry schedule: that keeps per-entity order.
 //
 // After Stop the loop drains: it sweeps once more from the first pending event,
 // waiting for the lease and for the transport as long as Stop's context allows, and
@@ -25,21 +25,21 @@ func (r *relay) run() {
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
 	var rec recorder
 	var pre prefetcher
-	var inFlight *flight // sent, acks not yet awaited (PipelinedTransport only)
+	var window []*flight // sent, acks not yet awaited, oldest first (PipelinedTransport only)
+	depth, ordered := r.pipelineDepth()
 	var cursor claimCursor
-	// drain lands the batch in flight and waits for every background stage; it
+	// drain lands the batches in flight and waits for every background stage; it
 	// returns the last recording's result. The caller decides where to claim next.
 	drain := func() recordResult {
 		pre.drop()
-		if inFlight != nil {
-			r.land(&rec, inFlight, nil)
-			inFlight = nil
-		}
+		r.landAll(&rec, window, nil)
+		window = nil
 		return rec.wait()
 	}
 	defer drain()
 	// When run returns, the lease keeper and the context watcher end too.
 	defer r.cancel()
+loop:
 	for {
 		if r.runCtx.Err() != nil {
 			return
@@ -87,7 +87,7 @@ func (r *relay) run() {
 			switch {
 			case next.truncated:
 				cursor = next // only events waiting for a retry so far: look further, at once
-			case inFlight != nil || rec.busy():
+			case len(window) > 0 || rec.busy():
 				// Look again from the start once everything in flight is recorded.
 				res := drain()
 				cursor = claimCursor{}
@@ -112,12 +112,14 @@ func (r *relay) run() {
 			}
 			continue
 		}
-		if inFlight != nil && inFlight.sharesEntity(batch) {
+		if !ordered && sharesEntity(window, batch) {
 			// A later event of an entity must not reach the broker before the outcome
-			// of its earlier one is known: land the batch in flight first.
-			prev := inFlight
-			inFlight = nil
-			if l := r.land(&rec, prev, nil); !l.ok {
+			// of its earlier one is known: land the batch in flight first. (An
+			// OrderedPipeline delivers in order on one connection and fences
+			// reconnects, so there the broker learns each fate before the next event.)
+			prev := window
+			window = nil
+			if l := r.landAll(&rec, prev, nil); !l.ok {
 				// batch was claimed as if prev went through: claim again from the start.
 				res := drain()
 				cursor = claimCursor{}
@@ -133,26 +135,29 @@ func (r *relay) run() {
 			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, e.now(), next, limit) })
 		}
 		cur := r.send(batch)
-		if inFlight != nil {
-			prev := inFlight
-			inFlight = nil
+		window = append(window, cur)
+		for len(window) > 1 && (len(window) >= depth || !full || !cur.pipelined) {
+			prev := window[0]
+			window = window[1:]
 			if l := r.land(&rec, prev, nil); !l.ok {
-				// cur went out before prev's failure was known (it shares no entity
-				// with prev, so order holds); land it, then start over.
-				r.land(&rec, cur, l.failed)
+				// The rest went out before prev's failure was known (sharing no entity
+				// with prev, or in order behind it on one connection); land them,
+				// holding back the failed entities, then start over.
+				r.landAll(&rec, window, l.failed)
+				window = nil
 				res := drain()
 				cursor = claimCursor{}
 				if !r.afterDrain(res, offline) {
 					return
 				}
-				continue
+				continue loop
 			}
 		}
 		if full && cur.pipelined {
-			inFlight = cur
 			cursor = next
 			continue
 		}
+		window = nil
 		l := r.land(&rec, cur, nil)
 		if l.ok && !l.recordFailed && (full || next.truncated) {
 			cursor = next // the prefetched batch, or the rest of a long scan, comes next
@@ -220,12 +225,17 @@ type flight struct {
 	pipelined bool // the acks are still on their way
 }
 
-// sharesEntity reports whether batch holds an event of an entity that f holds too.
-func (f *flight) sharesEntity(batch []*Event) bool {
-	keys := make(map[string]bool, len(f.batch))
-	for _, ev := range f.batch {
-		if k := ev.Entity.key(); k != "" {
-			keys[k] = true
+// sharesEntity reports whether batch holds an event of an entity that a flight holds too.
+func sharesEntity(flights []*flight, batch []*Event) bool {
+	if len(flights) == 0 {
+		return false
+	}
+	keys := make(map[string]bool)
+	for _, f := range flights {
+		for _, ev := range f.batch {
+			if k := ev.Entity.key(); k != "" {
+				keys[k] = true
+			}
 		}
 	}
 	for _, ev := range batch {
@@ -234,6 +244,43 @@ func (f *flight) sharesEntity(batch []*Event) bool {
 		}
 	}
 	return false
+}
+
+// pipelineDepth is how many batches may be in flight, and whether they may share
+// entities: an OrderedPipeline's depth, else 2 batches sharing no entity.
+func (r *relay) pipelineDepth() (depth int, ordered bool) {
+	if op, ok := r.transport.(OrderedPipeline); ok {
+		if d := op.PipelineDepth(r.e.cfg.BatchSize); d >= 2 {
+			return d, true
+		}
+	}
+	return 2, false
+}
+
+// landAll lands flights in order. Events of the entities in heldBack, or of an entity
+// that failed in an earlier flight, are kept pending even if the broker took them.
+func (r *relay) landAll(rec *recorder, flights []*flight, heldBack map[string]bool) landing {
+	all := landing{ok: true}
+	for _, f := range flights {
+		l := r.land(rec, f, heldBack)
+		all.recordFailed = all.recordFailed || l.recordFailed
+		if l.ok {
+			continue
+		}
+		all.ok = false
+		if len(l.failed) > 0 {
+			merged := make(map[string]bool, len(heldBack)+len(l.failed))
+			for k := range heldBack {
+				merged[k] = true
+			}
+			for k := range l.failed {
+				merged[k] = true
+			}
+			heldBack = merged
+		}
+	}
+	all.failed = heldBack
+	return all
 }
 
 // send publishes batch: with a PipelinedTransport it only sends it. It sends under the

@@ -34,8 +34,28 @@ type AvailabilityWaiter interface {
 // the broker's answers and returns what PublishBatch would have. The relay then
 // sends the next batch while the acks of the current one are on their way, so the
 // broker never idles between batches. Calls to StartBatch are sequential; at most
-// two batches are in flight.
+// two batches are in flight, and two batches in flight share no entity, unless the
+// transport is an [OrderedPipeline].
 type PipelinedTransport interface {
 	BatchTransport
 	StartBatch(ctx context.Context, events []*Event) (wait func() []error)
+}
+
+// OrderedPipeline is optionally implemented by a PipelinedTransport that promises
+// in-order delivery over one connection: the broker handles a batch only after every
+// batch sent before it on the same connection, so a later event of an entity can
+// reach the broker only after the broker has decided the fate of its earlier one.
+// The relay then keeps up to PipelineDepth batches in flight even when they share
+// entities, which keeps a long round trip full.
+//
+// The promise needs a fence: once the connection is replaced (a reconnect), StartBatch
+// must send nothing while a batch sent on the old connection has not been awaited,
+// and must fail such a batch as Unavailable instead; nothing queued for the old
+// connection may be sent on the new one.
+type OrderedPipeline interface {
+	PipelinedTransport
+	// PipelineDepth returns how many batches of batchSize events may be in flight at
+	// once (1: the transport cannot keep its promise now, e.g. its connection buffers
+	// publishes across reconnects).
+	PipelineDepth(batchSize int) int
 }

@@ -14,17 +14,17 @@ import (
 // waits for every ack of a chunk before the next. Each future is judged on its own: a
 // disconnect fails every pending ack with nats.ErrDisconnected although the server
 // may have stored some of them, which is why Nats-Msg-Id must be stable per event.
-func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
+func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) {
 	for start := 0; start < len(msgs); start += t.cfg.maxPending {
 		end := min(start+t.cfg.maxPending, len(msgs))
-		t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end])()
+		t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)()
 	}
 }
 
-// sendJetStream sends at most maxPending messages asynchronously, skipping events
-// whose entity already failed, and returns a function that awaits every ack and fills
-// in errs. Nothing waits for an ack before it returns.
-func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) (awaitAcks func()) {
+// sendJetStream sends at most maxPending messages asynchronously on the connection of
+// generation gen, skipping events whose entity already failed, and returns a function
+// that awaits every ack and fills in errs. Nothing waits for an ack before it returns.
+func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func()) {
 	var pubOpts []jetstream.PublishOpt
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
@@ -46,8 +46,8 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 			hold.Fail(events[i], errs[i])
 			continue
 		}
-		if err := t.notConnected(); err != nil {
-			// Lost the connection mid-batch: do not fill the reconnect buffer.
+		if err := t.notOnConn(gen); err != nil {
+			// Lost the connection mid-batch: send nothing more of it, on any connection.
 			errs[i] = err
 			hold.Fail(events[i], err)
 			continue

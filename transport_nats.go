@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 )
 
 // Defaults of [NATSTransport].
@@ -80,6 +82,12 @@ type NATSTransport struct {
 
 	mu            sync.Mutex
 	streamEnsured bool
+
+	// fence keeps batches on one connection while earlier ones await acks: see
+	// OrderedPipeline.
+	fenceMu     sync.Mutex
+	outstanding int    // batches started and not yet awaited
+	fenceGen    uint64 // the connection (reconnect count) they were sent on
 }
 
 var (
@@ -87,6 +95,7 @@ var (
 	_ BatchTransport     = (*NATSTransport)(nil)
 	_ AvailabilityWaiter = (*NATSTransport)(nil)
 	_ PipelinedTransport = (*NATSTransport)(nil)
+	_ OrderedPipeline    = (*NATSTransport)(nil)
 )
 
 type natsConfig struct {
@@ -96,6 +105,7 @@ type natsConfig struct {
 	stream         *jetstream.StreamConfig
 	publishTimeout time.Duration
 	maxPending     int
+	layout         envelope.Encoder
 	errs           []error
 }
 
@@ -186,6 +196,23 @@ func WithPublishTimeout(d time.Duration) NATSOption {
 	}
 }
 
+// WithLayout sets the message layout (default envelope.LayoutEnvelopeHeaders, which
+// every consumer reads). The leaner layouts carry the same information in fewer
+// bytes: envelope.LayoutEnvelope, envelope.LayoutHeaders, and CloudEvents in binary
+// (envelope.LayoutCloudEvents, ce- headers) or structured mode
+// (envelope.LayoutCloudEventsJSON). Consumers read every layout with
+// envelope.DecodeMessage. source is the CloudEvents source attribute ("" means
+// envelope.DefaultCloudEventsSource).
+func WithLayout(layout envelope.Layout, source string) NATSOption {
+	return func(c *natsConfig) {
+		if layout < envelope.LayoutEnvelopeHeaders || layout > envelope.LayoutCloudEventsJSON {
+			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout", int(layout)))
+			return
+		}
+		c.layout = envelope.Encoder{Layout: layout, Binding: envelope.BindingNATS, Source: source}
+	}
+}
+
 // WithMaxPending sets how many JetStream publishes may await an ack at once (default
 // DefaultNATSMaxPending); larger batches are published in chunks.
 func WithMaxPending(n int) NATSOption {
@@ -250,6 +277,20 @@ func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error)
 	return t, nil
 }
 
+// message builds the message of e in the configured layout.
+func (t *NATSTransport) message(subject string, e *Event) (*nats.Msg, error) {
+	if t.cfg.layout.Layout == envelope.LayoutEnvelopeHeaders {
+		return natsMessage(subject, e) // the default, on its allocation-lean path
+	}
+	env := envelopeOf(e)
+	h := make(nats.Header, 16)
+	body, err := t.cfg.layout.Encode(&env, func(k, v string) { h[k] = append(h[k], v) })
+	if err != nil {
+		return nil, err
+	}
+	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
+}
+
 // Conn returns the connection the transport publishes through.
 func (t *NATSTransport) Conn() *nats.Conn { return t.nc }
 
@@ -307,6 +348,11 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 			return fillAll(err)
 		}
 	}
+	gen, err := t.enterFence()
+	if err != nil {
+		return fillAll(err)
+	}
+	leave := sync.OnceFunc(t.leaveFence)
 
 	msgs := make([]*nats.Msg, len(events))
 	for i, e := range events {
@@ -319,7 +365,7 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 			errs[i] = Permanent(fmt.Errorf("publish event %d (%s): subject %q: %w", e.ID, e.Name, subject, err))
 			continue
 		}
-		m, err := natsMessage(subject, e)
+		m, err := t.message(subject, e)
 		if err != nil {
 			errs[i] = Permanent(err)
 			continue
@@ -329,19 +375,73 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 
 	if t.js == nil {
 		t.publishCore(ctx, events, msgs, errs)
+		leave()
 		return func() []error { return finishBatch(events, errs) }
 	}
 	// Two batches may be in flight (the relay sends the next before awaiting this
 	// one): beyond half the async limit, a publish would stall, so await here.
 	if 2*len(msgs) > t.cfg.maxPending {
-		t.publishJetStream(ctx, events, msgs, errs)
+		t.publishJetStream(ctx, events, msgs, errs, gen)
+		leave()
 		return func() []error { return finishBatch(events, errs) }
 	}
-	awaitAcks := t.sendJetStream(ctx, events, msgs, errs)
+	awaitAcks := t.sendJetStream(ctx, events, msgs, errs, gen)
 	return func() []error {
 		awaitAcks()
+		leave()
 		return finishBatch(events, errs)
 	}
+}
+
+// PipelineDepth implements [OrderedPipeline]: in JetStream mode, on a connection
+// whose reconnect buffer is off (nats.ReconnectBufSize(-1), as [DialNATS] sets it),
+// as many batches as the max pending setting holds; otherwise 1. With a reconnect
+// buffer, publishes made while reconnecting would reach the new connection after
+// the relay had been told they failed, so no promise can be made.
+func (t *NATSTransport) PipelineDepth(batchSize int) int {
+	if t.js == nil || batchSize < 1 || t.nc.Opts.ReconnectBufSize >= 0 {
+		return 1
+	}
+	return max(1, t.cfg.maxPending/batchSize)
+}
+
+// enterFence admits a batch on the current connection and returns that connection's
+// generation (its reconnect count). While batches sent on an earlier connection are
+// still awaited, it refuses as Unavailable: their events may be lost, and a later
+// event of theirs must not reach the broker first.
+func (t *NATSTransport) enterFence() (uint64, error) {
+	gen := t.nc.Stats().Reconnects
+	t.fenceMu.Lock()
+	defer t.fenceMu.Unlock()
+	if t.outstanding == 0 {
+		t.fenceGen = gen
+	} else if gen != t.fenceGen {
+		return 0, Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced while earlier batches awaited acks", nats.ErrDisconnected))
+	}
+	t.outstanding++
+	return gen, nil
+}
+
+func (t *NATSTransport) leaveFence() {
+	t.fenceMu.Lock()
+	t.outstanding--
+	t.fenceMu.Unlock()
+}
+
+// notOnConn returns an Unavailable error unless the connection is CONNECTED and is
+// still the one of generation gen: a message must never go out on a newer
+// connection than the batch's. nats.go offers no atomic "publish only on this
+// connection", so a reconnect that completed entirely between this check and the
+// publish call right after it (a dial plus a CONNECT/PING handshake round trip) would
+// slip through; the check narrows that window to the two calls.
+func (t *NATSTransport) notOnConn(gen uint64) error {
+	if err := t.notConnected(); err != nil {
+		return err
+	}
+	if t.nc.Stats().Reconnects != gen {
+		return Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced during the batch", nats.ErrDisconnected))
+	}
+	return nil
 }
 
 // publishCore publishes msgs with core NATS, skipping events whose entity already

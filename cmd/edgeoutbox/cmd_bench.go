@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgeoutbox/edgeoutbox/internal/bench"
 )
@@ -13,7 +14,7 @@ import (
 func benchCommand() *command {
 	return &command{
 		Name:    "bench",
-		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog] [--sizes N,N,...] [--rounds N] [--quick] [--json]",
+		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog|link] [--sizes N,N,...] [--rounds N] [--quick] [--link-backlog N] [--rtt MS,...] [--json]",
 		Summary: "measure the library against raw SQLite, JetStream and Kafka baselines in one run",
 		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
@@ -36,7 +37,19 @@ best figure is kept). Then the bytes written to disk per event with
 1 and 64 emitters (Linux only), the disk peak of a Cleanup of the largest backlog
 once drained, and Emit and EmitBatch of 64 beside raw transactions on a bare
 table. The 1000000 backlog needs about 1.5 GB of temporary disk and a few minutes.
---quick runs every group at small sizes (a smoke test, not figures).`,
+--quick runs every group at small sizes (a smoke test, not figures).
+
+--only link (not part of the default run: it takes minutes) drains a backlog of
+--link-backlog events of 64 entities to JetStream through a simulated link (a TCP
+proxy adding each round trip of --rtt) beside raw asynchronous JetStream
+publishing of the same messages through the same link, and checks after each
+drain that the stream holds every event once in per-entity order. It also prints
+the bytes per event on the wire for every message layout and the CPU time per
+event of the relay against the raw SQLite drain plus raw JetStream publishing.
+The broker runs in its own process, built with "go build" from the module cache
+(so run it from a checkout of this module; elsewhere it falls back to an
+in-process broker and says so), and its CPU time is counted apart. With --json it
+prints one object holding comparisons, wire and cpu.`,
 		run: runBench,
 	}
 }
@@ -55,11 +68,13 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	events := fs.Int("events", 50000, "events per emit measurement")
 	backlog := fs.Int("backlog", 200000, "events in each drain backlog")
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
-	only := fs.String("only", "", "run one group: emit, drain, nats, kafka or backlog")
+	only := fs.String("only", "", "run one group: emit, drain, nats, kafka, backlog or link")
 	sizes := fs.String("sizes", "", "pending backlogs the backlog group measures, smallest first (default 0,100000,1000000)")
 	rounds := fs.Int("rounds", 0, "rounds of the backlog group, sizes alternating, best kept (default 2)")
 	quick := fs.Bool("quick", false, "small sizes everywhere: checks that the benchmarks run, measures nothing")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
+	linkBacklog := fs.Int("link-backlog", 100000, "events in the link benchmark's backlog")
+	rttList := fs.String("rtt", "0,20,100,300", "round trips of the link benchmark, in milliseconds")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -71,9 +86,9 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000, --reps and --rounds at least 1")
 	}
 	switch *only {
-	case "", "emit", "drain", "nats", "kafka", "backlog":
+	case "", "emit", "drain", "nats", "kafka", "backlog", "link":
 	default:
-		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats, kafka or backlog", *only)
+		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats, kafka, backlog or link", *only)
 	}
 	opts := bench.DefaultBacklogOptions()
 	if *quick {
@@ -88,11 +103,23 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 			return usageErrorf(cmd, fs, "--sizes %q: %v", *sizes, err)
 		}
 	}
+	rtts, err := parseRTTs(*rttList)
+	if err != nil || *linkBacklog < 1000 {
+		return usageErrorf(cmd, fs, "--rtt must list round trips in milliseconds (e.g. 0,20,100,300) and --link-backlog be at least 1000")
+	}
 	dir, err := os.MkdirTemp("", "edgeoutbox-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+
+	if *only == "link" {
+		rep, err := bench.LinkSuite(ctx, dir, *linkBacklog, *reps, rtts)
+		if err != nil {
+			return fmt.Errorf("link benchmark: %w", err)
+		}
+		return printLink(c, rep, *asJSON)
+	}
 
 	var all []bench.Comparison
 	report := func(cs ...bench.Comparison) {
@@ -144,14 +171,19 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if !*asJSON {
 		return nil
 	}
-	out := benchJSON{Comparisons: make([]benchLine, len(all))}
-	for i, cmp := range all {
-		out.Comparisons[i] = newBenchLine(cmp)
-	}
+	out := benchJSON{Comparisons: benchLines(all)}
 	if backlogReport != nil {
 		out.Backlog = newBacklogJSON(backlogReport)
 	}
 	return writeJSON(c.stdout, out)
+}
+
+func benchLines(all []bench.Comparison) []benchLine {
+	lines := make([]benchLine, len(all))
+	for i, cmp := range all {
+		lines[i] = newBenchLine(cmp)
+	}
+	return lines
 }
 
 // parseSizes reads "0,100000,1000000": at least two sizes, not negative, smallest first.
@@ -171,4 +203,65 @@ func parseSizes(s string) ([]int, error) {
 		return nil, fmt.Errorf("give at least two sizes, e.g. 0,100000,1000000")
 	}
 	return out, nil
+}
+
+// parseRTTs reads a comma-separated list of milliseconds.
+func parseRTTs(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		ms, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || ms < 0 || ms > 10000 {
+			return nil, fmt.Errorf("bad round trip %q", f)
+		}
+		out = append(out, time.Duration(ms)*time.Millisecond)
+	}
+	return out, nil
+}
+
+type linkWire struct {
+	Layout string  `json:"layout"`
+	Up     float64 `json:"bytes_up_per_event"`
+	Down   float64 `json:"bytes_down_per_event"`
+}
+
+type linkCPU struct {
+	Name   string  `json:"name"`
+	Client float64 `json:"client_cpu_us_per_event"`
+	Broker float64 `json:"broker_cpu_us_per_event"`
+}
+
+type linkJSON struct {
+	Comparisons []benchLine `json:"comparisons"`
+	Wire        []linkWire  `json:"wire"`
+	CPU         []linkCPU   `json:"cpu"`
+	Note        string      `json:"note,omitempty"`
+}
+
+func printLink(c *cli, rep bench.LinkReport, asJSON bool) error {
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	if asJSON {
+		out := linkJSON{Comparisons: benchLines(rep.Comparisons), Note: rep.Note}
+		for _, w := range rep.Wire {
+			out.Wire = append(out.Wire, linkWire{Layout: w.Layout, Up: w.Up, Down: w.Down})
+		}
+		for _, f := range rep.CPU {
+			out.CPU = append(out.CPU, linkCPU{Name: f.Name, Client: us(f.Client), Broker: us(f.Broker)})
+		}
+		return writeJSON(c.stdout, out)
+	}
+	for _, cmp := range rep.Comparisons {
+		fmt.Fprintln(c.stdout, cmp)
+	}
+	fmt.Fprintln(c.stdout, "\nbytes on the wire per event (up: messages, down: acks)")
+	for _, w := range rep.Wire {
+		fmt.Fprintf(c.stdout, "%-48s up %6.0f  down %5.0f\n", w.Layout, w.Up, w.Down)
+	}
+	fmt.Fprintln(c.stdout, "\nCPU time per event")
+	for _, f := range rep.CPU {
+		fmt.Fprintf(c.stdout, "%-72s client %6.1f µs  broker %6.1f µs\n", f.Name, us(f.Client), us(f.Broker))
+	}
+	if rep.Note != "" {
+		fmt.Fprintln(c.stdout, "\nnote:", rep.Note)
+	}
+	return nil
 }

@@ -187,6 +187,17 @@ func TestBenchSmall(t *testing.T) {
 	if !strings.Contains(out.String(), `"baseline": "raw SQLite select 500 + mark"`) {
 		t.Errorf("bench output %s", out.String())
 	}
+	out.Reset()
+	err = Run(context.Background(), []string{"bench", "--only", "link", "--link-backlog", "1000", "--rtt", "5", "--reps", "1", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench --only link: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"baseline": "raw jetstream async, 5 ms RTT"`) || !strings.Contains(out.String(), `"bytes_up_per_event"`) {
+		t.Errorf("bench --only link output %s", out.String())
+	}
+	if err := Run(context.Background(), []string{"bench", "--rtt", "fast"}, &out, &errOut); exitCode(err) != 2 {
+		t.Errorf("bench --rtt fast: %v", err)
+	}
 	if err := Run(context.Background(), []string{"bench", "--only", "everything"}, &out, &errOut); exitCode(err) != 2 {
 		t.Errorf("bench --only everything: %v", err)
 	}

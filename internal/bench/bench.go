@@ -22,6 +22,9 @@ type Result struct {
 	// CPU is the processor time the whole process used meanwhile (an in-process NATS
 	// server included); CPU/Elapsed is how many cores the run kept busy.
 	CPU time.Duration
+	// BrokerCPU is the processor time of a broker in its own process meanwhile (0
+	// when it runs in this process, where CPU counts it).
+	BrokerCPU time.Duration
 }
 
 // Cores is the average number of cores busy during the run.

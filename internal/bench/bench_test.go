@@ -98,3 +98,39 @@ func TestBacklogSuiteRunsSmall(t *testing.T) {
 	r.Format(&out)
 	t.Log("\n" + out.String())
 }
+
+// TestLinkSuiteRunsSmall runs the link comparison on a small backlog over two round
+// trips, checking the stream's order after each relay drain.
+func TestLinkSuiteRunsSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rtts := []time.Duration{0, 20 * time.Millisecond}
+	if testing.Short() {
+		rtts = rtts[1:]
+	}
+	rep, err := LinkSuite(ctx, t.TempDir(), 2000, 1, rtts)
+	if err != nil {
+		t.Fatalf("link suite: %v", err)
+	}
+	if len(rep.Comparisons) != len(rtts) || len(rep.Wire) != 6 || len(rep.CPU) == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, c := range rep.Comparisons {
+		if c.Subject.Events != 2000 || c.Baseline.Events != 2000 || c.Ratio() <= 0 {
+			t.Errorf("comparison %s", c)
+		}
+		t.Log(c)
+	}
+	for _, w := range rep.Wire {
+		if w.Up < 100 || w.Down <= 0 {
+			t.Errorf("wire figure %+v", w)
+		}
+		t.Logf("%+v", w)
+	}
+	for _, c := range rep.CPU {
+		t.Logf("%+v", c)
+	}
+	if rep.Note != "" {
+		t.Log(rep.Note)
+	}
+}

@@ -148,13 +148,20 @@ func streamCount(ctx context.Context, js jetstream.JetStream, n int) error {
 	return nil
 }
 
-// RelayJetStream drains the backlog at path through the relay to a fresh JetStream.
+// RelayJetStream drains the backlog at path through the relay to a fresh JetStream,
+// over a connection made the recommended way (edgeoutbox.DialNATS: no reconnect
+// buffer, so the transport may keep a window of batches in flight).
 func RelayJetStream(ctx context.Context, dir, path string, n int) (Result, error) {
-	s, nc, err := freshStream(ctx, dir)
+	s, admin, err := freshStream(ctx, dir)
 	if err != nil {
 		return Result{}, err
 	}
 	defer s.Shutdown()
+	defer admin.Close()
+	nc, err := edgeoutbox.DialNATS(s.ClientURL())
+	if err != nil {
+		return Result{}, err
+	}
 	defer nc.Close()
 	tr, err := edgeoutbox.NewNATSTransport(nc, edgeoutbox.WithJetStream(), edgeoutbox.WithPublishTimeout(30*time.Second))
 	if err != nil {
