@@ -47,11 +47,15 @@ INSERT INTO edgeoutbox_events_new (id, idempotency_key, name, type, version, ent
 DROP TABLE edgeoutbox_events;
 ALTER TABLE edgeoutbox_events_new RENAME TO edgeoutbox_events;
 
--- Pending events in id order: the claim's scan, the per-entity hold-back check and the
--- pending lists filtered by name or entity read this index alone (it covers them).
+-- Pending events in id order: the claim's scan, the per-entity hold-back check and
+-- pending lists filtered by entity read this index alone (it covers them).
 CREATE INDEX edgeoutbox_events_pending
-    ON edgeoutbox_events (id, next_attempt_at, entity_class, entity_id, name, size_bytes)
+    ON edgeoutbox_events (id, next_attempt_at, entity_class, entity_id)
     WHERE published_at IS NULL AND dead_lettered_at IS NULL;
+-- Pending events of one name, newest first: one more page per emit, for lists by name
+-- whose cost must not grow with a backlog of other names.
+CREATE INDEX edgeoutbox_events_pending_name
+    ON edgeoutbox_events (name, id) WHERE published_at IS NULL AND dead_lettered_at IS NULL;
 -- Retention by age; the publish latency of the newest published events (covering).
 CREATE INDEX edgeoutbox_events_published
     ON edgeoutbox_events (published_at, created_at) WHERE published_at IS NOT NULL;
