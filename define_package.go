@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/edgeoutbox/edgeoutbox/internal/shellquote"
 )
 
 // Definitions remember the package that declared them, so that messages can name the
@@ -75,17 +77,7 @@ func (s *Schema) commandFor(pkg string) string {
 	case s.pkg == pkg:
 		return "edgeoutbox gen " + pkg
 	case s.pkg == "" && s.fromPath:
-		return "edgeoutbox schema dump --out " + shellQuote(s.file) + " " + pkg
+		return "edgeoutbox schema dump --out " + shellquote.Quote(s.file) + " " + pkg
 	}
 	return ""
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

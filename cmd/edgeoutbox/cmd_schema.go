@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgeoutbox/edgeoutbox"
 	"github.com/edgeoutbox/edgeoutbox/internal/schemadump"
+	"github.com/edgeoutbox/edgeoutbox/internal/shellquote"
 )
 
 func schemaCommand() *command {
@@ -197,23 +198,13 @@ func countVersions(schema *edgeoutbox.Schema) int {
 // dumpCommandLine is the command that dumps the definitions of pkg into file, a
 // schema file outside the one-file layout.
 func dumpCommandLine(file, pkg string) string {
-	return "edgeoutbox schema dump --out " + shellQuote(file) + " " + shellQuote(pkg)
+	return "edgeoutbox schema dump --out " + shellquote.Quote(file) + " " + shellquote.Quote(pkg)
 }
 
 // replaceDumpHint replaces the library's generic hint "edgeoutbox schema dump
 // <definitions package>" in msg with the exact command.
 func replaceDumpHint(msg, command string) string {
 	return strings.ReplaceAll(msg, "edgeoutbox schema dump <definitions package>", command)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // loadSchemaForReading loads the schema file for show and diff and checks the event.
