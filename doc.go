@@ -36,7 +36,9 @@
 // published. Failures back off exponentially and dead-letter after
 // [Config.MaxAttempts]; an [Unavailable] transport counts no attempt, so a week
 // offline dead-letters nothing. Events of one entity are published in emission order.
-// [Engine.Stop] drains within its context.
+// Every send runs under the lease's fence, so a relay frozen past its lease sends
+// nothing more. [Engine.Stop] publishes every event stored before it was called,
+// waiting within its context for the lease and the transport, then gives the lease up.
 //
 // # Transports
 //
@@ -53,7 +55,12 @@
 // # Operations
 //
 // [Engine.Stats], [Engine.ListEvents], [Engine.DeadLetters], [Engine.RetryDeadLetter],
-// [Engine.RetryAllDeadLetters] and [Engine.Cleanup] are what the edgeoutbox command
-// line uses; [Config.MaxPendingEvents] and [Config.MaxOutboxBytes] cap the disk the
-// outbox may take ([ErrOutboxFull]).
+// [Engine.RetryDeadLetters], [Engine.RetryDeadLettersMatching],
+// [Engine.RetryAllDeadLetters], [Engine.Throughput], [Engine.RelayState] and
+// [Engine.Cleanup] are what the command line, the dashboard and the metrics use; each
+// reads running counters or an index, so its cost does not grow with the backlog.
+// [Engine.Observe] tells an [Observer] about every event without loss (hooks may drop
+// notifications when they fall behind). [Config.MaxPendingEvents] and
+// [Config.MaxOutboxBytes] cap the disk the outbox may take ([ErrOutboxFull]).
+// Retention and space give-back run beside the relay, in small steps.
 package edgeoutbox
