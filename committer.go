@@ -188,16 +188,6 @@ func (e *Engine) insertWithCaps(ctx context.Context, tx *sql.Tx, rows []*row) ([
 	if err != nil {
 		return nil, e.storageError("emit", err)
 	}
-	var added counterDelta
-	for i, r := range accepted {
-		if got[i] != 0 {
-			added.bytes += r.size
-			added.pending++
-		}
-	}
-	if err := added.apply(ctx, tx); err != nil {
-		return nil, e.storageError("emit", err)
-	}
 	if refused == nil {
 		return got, nil
 	}

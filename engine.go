@@ -115,6 +115,11 @@ func newEngine(ctx context.Context, path string, cfg Config, schema *Schema, wri
 		ownDB:  own,
 		wake:   make(chan struct{}, 1),
 	}
+	if own {
+		if err := setCheckpointInterval(ctx, writer); err != nil {
+			return nil, describeOpenError(path, err)
+		}
+	}
 	if err := e.inserts.prepare(ctx, writer); err != nil {
 		return nil, err
 	}

@@ -152,8 +152,9 @@ func (s *insertStatements) close() error {
 	return errors.Join(errs...)
 }
 
-// insertRows inserts rows in as few statements as possible and returns each row's id,
-// or 0 where its idempotency key was already stored (or repeated earlier in rows).
+// insertRows inserts rows in as few statements as possible, counts the ones stored in
+// the pending and bytes counters, and returns each row's id, or 0 where its
+// idempotency key was already stored (or repeated earlier in rows).
 // Ids come from the counters row's next_id, which only grows: an id is never reused,
 // even after retention deleted the newest rows. (A duplicate leaves its id unused.)
 func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int64, error) {
@@ -161,9 +162,15 @@ func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int
 	if len(rows) == 0 {
 		return ids, nil
 	}
-	var next int64
-	if err := tx.QueryRowContext(ctx, "UPDATE edgeoutbox_usage SET next_id = next_id + ? WHERE id = 1 RETURNING next_id - ?",
-		len(rows), len(rows)).Scan(&next); err != nil {
+	// One statement reserves the ids and counts every row as added; rows that turn out
+	// to be duplicates are taken off the counters afterwards (rare).
+	var next, bytes int64
+	for _, r := range rows {
+		bytes += r.size
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE edgeoutbox_usage SET next_id = next_id + ?, pending = pending + ?,
+		bytes = bytes + ? WHERE id = 1 RETURNING next_id - ?`,
+		len(rows), len(rows), bytes, len(rows)).Scan(&next); err != nil {
 		return nil, fmt.Errorf("assign event ids: %w", err)
 	}
 	const chunk = 1 << (len(insertStatementsSQL) - 1)
@@ -209,6 +216,16 @@ func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int
 			}
 		}
 		start += n
+	}
+	var duplicates counterDelta
+	for i, r := range rows {
+		if ids[i] == 0 {
+			duplicates.pending--
+			duplicates.bytes -= r.size
+		}
+	}
+	if err := duplicates.apply(ctx, tx); err != nil {
+		return nil, err
 	}
 	return ids, nil
 }
