@@ -121,7 +121,13 @@ func (r *row) appendArgs(args []any, id int64) []any {
 // parsing a 256-row insert costs more than executing it.
 type insertStatements struct {
 	stmts [len(insertStatementsSQL)]*sql.Stmt
+	// reserve takes ids from next_id and counts the rows in the same statement: parsing
+	// it again for each lone Emit costs as much as running it.
+	reserve *sql.Stmt
 }
+
+const reserveSQL = `UPDATE edgeoutbox_usage SET next_id = next_id + ?1, pending = pending + ?1,
+	bytes = bytes + ?2 WHERE id = 1 RETURNING next_id - ?1`
 
 // prepare prepares every shape on db. It runs at open, before any transaction holds
 // the connection: a transaction binds them later without a round through the pool.
@@ -133,6 +139,11 @@ func (s *insertStatements) prepare(ctx context.Context, db *sql.DB) error {
 		}
 		s.stmts[i] = stmt
 	}
+	stmt, err := db.PrepareContext(ctx, reserveSQL)
+	if err != nil {
+		return fmt.Errorf("prepare id reservation: %w", errors.Join(err, s.close()))
+	}
+	s.reserve = stmt
 	return nil
 }
 
@@ -148,6 +159,10 @@ func (s *insertStatements) close() error {
 			errs = append(errs, stmt.Close())
 			s.stmts[i] = nil
 		}
+	}
+	if s.reserve != nil {
+		errs = append(errs, s.reserve.Close())
+		s.reserve = nil
 	}
 	return errors.Join(errs...)
 }
@@ -168,9 +183,7 @@ func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, rows []*row) ([]int
 	for _, r := range rows {
 		bytes += r.size
 	}
-	if err := tx.QueryRowContext(ctx, `UPDATE edgeoutbox_usage SET next_id = next_id + ?, pending = pending + ?,
-		bytes = bytes + ? WHERE id = 1 RETURNING next_id - ?`,
-		len(rows), len(rows), bytes, len(rows)).Scan(&next); err != nil {
+	if err := tx.StmtContext(ctx, e.inserts.reserve).QueryRowContext(ctx, len(rows), bytes).Scan(&next); err != nil {
 		return nil, fmt.Errorf("assign event ids: %w", err)
 	}
 	const chunk = 1 << (len(insertStatementsSQL) - 1)
