@@ -9,21 +9,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// encodeEnvelope is the one place this package builds the envelope: package
-// envelope defines the body and the headers for every transport.
-func encodeEnvelope(e *edgeoutbox.Event) ([]byte, []kgo.RecordHeader, error) {
+// defaultEncoder lays records out as every existing consumer reads them: the JSON
+// envelope as value and the attributes again in headers.
+var defaultEncoder = envelope.Encoder{Layout: envelope.LayoutEnvelopeHeaders, Binding: envelope.BindingKafka}
+
+// encodeEvent is the one place this package builds a record's value and headers:
+// package envelope defines them for every transport and layout.
+func encodeEvent(enc envelope.Encoder, e *edgeoutbox.Event) ([]byte, []kgo.RecordHeader, error) {
 	env := edgeoutbox.NewEnvelope(e)
-	body, err := envelope.Marshal(env)
+	h := make([]kgo.RecordHeader, 0, envelope.MaxHeaders)
+	body, err := enc.Encode(env, func(key, value string) {
+		h = append(h, kgo.RecordHeader{Key: key, Value: []byte(value)})
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	h := make([]kgo.RecordHeader, 0, envelope.MaxHeaders)
-	env.EachHeader(func(key, value string) {
-		if key == envelope.HeaderMsgID {
-			return // JetStream's; Kafka consumers use HeaderIdempotencyKey
-		}
-		h = append(h, kgo.RecordHeader{Key: key, Value: []byte(value)})
-	})
 	return body, h, nil
 }
 
@@ -39,21 +39,21 @@ func EntityKey(e *edgeoutbox.Event) []byte {
 	return append(b, e.Entity.ID...)
 }
 
-// Record returns the record the transport produces for e on topic: envelope value,
-// entity key and attribute headers. Use it to produce an event by hand exactly as
-// the relay would (tools, benchmarks, migrations).
+// Record returns the record the transport produces for e on topic in the default
+// layout: envelope value, entity key and attribute headers. Use it to produce an event
+// by hand exactly as the relay would (tools, benchmarks, migrations).
 func Record(topic string, e *edgeoutbox.Event) (*kgo.Record, error) {
-	return record(topic, e, EntityKey)
+	return record(defaultEncoder, topic, e, EntityKey)
 }
 
-func record(topic string, e *edgeoutbox.Event, key func(*edgeoutbox.Event) []byte) (*kgo.Record, error) {
+func record(enc envelope.Encoder, topic string, e *edgeoutbox.Event, key func(*edgeoutbox.Event) []byte) (*kgo.Record, error) {
 	if e == nil {
 		return nil, errors.New("nil event")
 	}
 	if err := validTopic(topic); err != nil {
 		return nil, fmt.Errorf("event %d (%s): topic %q: %w", e.ID, e.Name, topic, err)
 	}
-	body, h, err := encodeEnvelope(e)
+	body, h, err := encodeEvent(enc, e)
 	if err != nil {
 		return nil, fmt.Errorf("encode event %d (%s): %w", e.ID, e.Name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -73,6 +74,7 @@ type config struct {
 	topicPrefix    string
 	key            func(*edgeoutbox.Event) []byte
 	publishTimeout time.Duration
+	layout         envelope.Encoder
 	errs           []error
 }
 
@@ -127,13 +129,30 @@ func WithPublishTimeout(d time.Duration) Option {
 	}
 }
 
+// WithLayout sets the record layout (default envelope.LayoutEnvelopeHeaders, which
+// every consumer reads). The leaner layouts carry the same information in fewer
+// bytes: envelope.LayoutEnvelope, envelope.LayoutHeaders, and CloudEvents in binary
+// mode (envelope.LayoutCloudEvents: ce_ headers per the Kafka protocol binding, the
+// payload as value) or structured mode (envelope.LayoutCloudEventsJSON). source is
+// the CloudEvents source attribute (empty: envelope.DefaultCloudEventsSource).
+// Consumers read every layout with envelope.DecodeMessage.
+func WithLayout(layout envelope.Layout, source string) Option {
+	return func(c *config) {
+		if layout < envelope.LayoutEnvelopeHeaders || layout > envelope.LayoutCloudEventsJSON {
+			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout: use one of the envelope.Layout constants", int(layout)))
+			return
+		}
+		c.layout = envelope.Encoder{Layout: layout, Binding: envelope.BindingKafka, Source: source}
+	}
+}
+
 // NewTransport returns a transport producing through client, which the caller owns
 // (see [NewClient] for one with the right defaults). It does no I/O.
 func NewTransport(client *kgo.Client, opts ...Option) (*Transport, error) {
 	if client == nil {
 		return nil, errors.New("new kafka transport: nil *kgo.Client: create one first, e.g. with kafka.NewClient")
 	}
-	cfg := config{topicPrefix: DefaultTopicPrefix, key: EntityKey, publishTimeout: DefaultPublishTimeout}
+	cfg := config{topicPrefix: DefaultTopicPrefix, key: EntityKey, publishTimeout: DefaultPublishTimeout, layout: defaultEncoder}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -191,7 +210,7 @@ func (t *Transport) PublishBatch(ctx context.Context, events []*edgeoutbox.Event
 		if ev != nil {
 			topics[i] = t.cfg.topic(ev)
 		}
-		rec, err := record(topics[i], ev, t.cfg.key)
+		rec, err := record(t.cfg.layout, topics[i], ev, t.cfg.key)
 		if err != nil {
 			errs[i], outcomes[i] = edgeoutbox.Permanent(fmt.Errorf("publish to kafka: %w", err)), outcomePermanent
 			hold.Fail(ev, errs[i])

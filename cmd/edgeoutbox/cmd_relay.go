@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/edgeoutbox/edgeoutbox/kafka"
 	"github.com/rs/zerolog"
 )
@@ -18,7 +19,7 @@ import (
 func relayCommand() *command {
 	return &command{
 		Name:    "relay",
-		Args:    "--db PATH (--nats URL [--jetstream] [--stream NAME] [--subject-prefix PREFIX] | --kafka HOST:PORT[,HOST:PORT] [--topic-prefix PREFIX] [--no-idempotence]) [--batch-size N] [--schema FILE]",
+		Args:    "--db PATH (--nats URL [--jetstream] [--stream NAME] [--subject-prefix PREFIX] | --kafka HOST:PORT[,HOST:PORT] [--topic-prefix PREFIX] [--no-idempotence]) [--layout NAME [--source URI]] [--batch-size N] [--schema FILE]",
 		Summary: "forward an outbox that another program writes to NATS or Kafka, until interrupted",
 		Details: `Runs the relay on its own: for a database written by a program that does not start
 one itself. It takes the database's relay lease (one relay per file at a time), waits
@@ -28,7 +29,11 @@ Nats-Msg-Id to each event's idempotency key; --stream NAME also creates that str
 it is missing (capturing <prefix>.>). With --kafka it produces to the topic
 <topic prefix>.<event name> with an idempotent producer (acks from all in-sync
 replicas; --no-idempotence for clusters that do not grant IDEMPOTENT_WRITE), keyed by
-entity. Stops cleanly on SIGINT or SIGTERM. Logs go to stderr.`,
+entity. --layout chooses how messages carry each event: envelope+headers (the
+default, which every consumer reads), envelope, headers, cloudevents (CloudEvents
+binary mode: ce- headers on NATS, ce_ on Kafka, with --source as the source
+attribute) or cloudevents-json (structured mode); consumers read every layout with
+envelope.DecodeMessage. Stops cleanly on SIGINT or SIGTERM. Logs go to stderr.`,
 		run: runRelay,
 	}
 }
@@ -46,6 +51,8 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 	jetStream := fs.Bool("jetstream", false, "publish to JetStream: wait for acks, de-duplicate by Nats-Msg-Id")
 	stream := fs.String("stream", "", "JetStream stream `NAME` to create if missing (implies --jetstream)")
 	prefix := fs.String("subject-prefix", edgeoutbox.DefaultNATSSubjectPrefix, "subject `PREFIX`: events go to PREFIX.<event name>")
+	layoutName := fs.String("layout", envelope.LayoutEnvelopeHeaders.String(), "message `LAYOUT`: envelope+headers, envelope, headers, cloudevents or cloudevents-json")
+	source := fs.String("source", envelope.DefaultCloudEventsSource, "CloudEvents source attribute (`URI`) of the cloudevents layouts")
 	batchSize := fs.Int("batch-size", 500, "events claimed and published per batch (`N`)")
 	schemaFile := fs.String("schema", "", "schema `FILE` to load and verify (optional: the relay does not need it)")
 	if err := c.parseWithDB(cmd, fs, args, dbPath); err != nil {
@@ -59,6 +66,10 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 		if strings.TrimSpace(*natsURL) == "" {
 			return usageErrorf(cmd, fs, "--nats or --kafka is required")
 		}
+	}
+	layout, err := envelope.ParseLayout(*layoutName)
+	if err != nil {
+		return usageErrorf(cmd, fs, "--layout: %v", err)
 	}
 	if *batchSize < 1 {
 		return usageErrorf(cmd, fs, "--batch-size %d: want at least 1", *batchSize)
@@ -84,17 +95,17 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 			return usageErrorf(cmd, fs, "%v", err)
 		}
 		defer cl.Close()
-		kt, err := kafka.NewTransport(cl, kafka.WithTopicPrefix(*topicPrefix))
+		kt, err := kafka.NewTransport(cl, kafka.WithTopicPrefix(*topicPrefix), kafka.WithLayout(layout, *source))
 		if err != nil {
 			return usageErrorf(cmd, fs, "%v", err)
 		}
 		transport = kt
 		describe = func(ev *zerolog.Event) *zerolog.Event {
-			return ev.Str("kafka", strings.Join(splitList(*kafkaBrokers), ",")).Bool("idempotent", !*noIdempotence).Str("topics", *topicPrefix+".<event name>")
+			return ev.Str("kafka", strings.Join(splitList(*kafkaBrokers), ",")).Bool("idempotent", !*noIdempotence).Str("topics", *topicPrefix+".<event name>").Stringer("layout", layout)
 		}
 	} else {
 		var natsOpts []edgeoutbox.NATSOption
-		natsOpts = append(natsOpts, edgeoutbox.WithSubjectPrefix(*prefix))
+		natsOpts = append(natsOpts, edgeoutbox.WithSubjectPrefix(*prefix), edgeoutbox.WithLayout(layout, *source))
 		if *jetStream || *stream != "" {
 			natsOpts = append(natsOpts, edgeoutbox.WithJetStream())
 		}
@@ -116,7 +127,7 @@ func runRelay(ctx context.Context, c *cli, cmd *command, args []string) error {
 			mode = "jetstream"
 		}
 		describe = func(ev *zerolog.Event) *zerolog.Event {
-			return ev.Str("nats", redactURL(*natsURL)).Str("mode", mode).Str("subjects", *prefix+".>")
+			return ev.Str("nats", redactURL(*natsURL)).Str("mode", mode).Str("subjects", *prefix+".>").Stringer("layout", layout)
 		}
 	}
 	e, err := openOutbox(ctx, *dbPath, true, edgeoutbox.Config{

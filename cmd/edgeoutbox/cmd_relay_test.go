@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeoutbox/edgeoutbox"
+	"github.com/edgeoutbox/edgeoutbox/envelope"
 	"github.com/edgeoutbox/edgeoutbox/natstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -164,6 +165,10 @@ func TestRelayBadFlags(t *testing.T) {
 	if r.code() != 2 || !strings.Contains(r.stderr, "WithSubjectPrefix") {
 		t.Errorf("bad prefix: exit %d, stderr %q", r.code(), r.stderr)
 	}
+	r = run(t, "relay", "--db", db, "--nats", "nats://127.0.0.1:1", "--layout", "xml")
+	if r.code() != 2 || !strings.Contains(r.stderr, "--layout") || !strings.Contains(r.stderr, "cloudevents-json") {
+		t.Errorf("bad layout: exit %d, stderr %q", r.code(), r.stderr)
+	}
 	r = run(t, "relay", "--db", db, "--nats", "nats://127.0.0.1:1", "--batch-size", "0")
 	if r.code() != 2 || !strings.Contains(r.stderr, "--batch-size 0") {
 		t.Errorf("bad batch size: exit %d, stderr %q", r.code(), r.stderr)
@@ -176,5 +181,55 @@ func TestRedactURL(t *testing.T) {
 	}
 	if got := redactURL("nats://a:1,nats://u:secret@b:2"); strings.Contains(got, "secret") {
 		t.Errorf("redactURL kept the password: %s", got)
+	}
+}
+
+// TestRelayLayoutCloudEvents runs "edgeoutbox relay --layout cloudevents": the stream
+// holds CloudEvents in binary mode, which envelope.DecodeMessage reads back.
+func TestRelayLayoutCloudEvents(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartServer(t)
+	db := newOutbox(t)
+	emitCows(t, db, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"relay", "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--layout", "cloudevents", "--source", "barn-3"}, &stdout, &stderr)
+	}()
+	e := openForTest(t, db)
+	waitUntil(t, 20*time.Second, "the relay to publish every event", func() bool {
+		st, err := e.Stats(context.Background())
+		return err == nil && st.Published == 2
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("relay: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "layout=cloudevents") {
+		t.Errorf("the relay's log does not name its layout:\n%s", stderr.String())
+	}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stream, err := js.Stream(context.Background(), "COWS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := stream.GetMsg(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.GetEvent(context.Background(), 1)
+	if msg.Header.Get("ce-specversion") != "1.0" || msg.Header.Get("ce-source") != "barn-3" || msg.Header.Get("ce-id") != first.IdempotencyKey {
+		t.Errorf("message headers %v: want CloudEvents binary mode with source barn-3 and id %s", msg.Header, first.IdempotencyKey)
+	}
+	env, err := envelope.DecodeMessage(msg.Header, msg.Data)
+	if err != nil || env.ID != first.ID || env.Name != first.Name {
+		t.Errorf("decoded %+v, %v; want event %d (%s)", env, err, first.ID, first.Name)
 	}
 }
