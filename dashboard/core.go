@@ -54,3 +54,15 @@ func retryDeadLetters(ctx context.Context, e *edgeoutbox.Engine, ids []int64) (i
 func retryMatching(ctx context.Context, e *edgeoutbox.Engine, f filter) (int64, error) {
 	return e.RetryDeadLettersMatching(ctx, coreFilter(f, 0))
 }
+
+// countDeadLetters counts the dead letters f matches, up to limit (at most 1000, the
+// engine's page): more reports that there are more than that.
+func countDeadLetters(ctx context.Context, e *edgeoutbox.Engine, f filter, limit int) (n int, more bool, err error) {
+	f.Status = edgeoutbox.StatusDeadLettered
+	f.Before, f.After = 0, 0
+	evs, err := e.ListEvents(ctx, coreFilter(f, limit+1))
+	if err != nil {
+		return 0, false, err
+	}
+	return min(len(evs), limit), len(evs) > limit, nil
+}

@@ -114,10 +114,15 @@ func (h *handler) retry(w http.ResponseWriter, r *http.Request) {
 // confirmPage is the data of the confirmation step of "retry all matching".
 type confirmPage struct {
 	Conditions []string
-	Total      int64
+	Total      int64 // dead letters in the outbox
+	Matching   int64 // of them, those the conditions match (up to confirmCountLimit)
+	More       bool  // more than confirmCountLimit match
 	Hidden     []keyValue
 	Query      string
 }
+
+// confirmCountLimit bounds how many matching dead letters the confirmation counts.
+const confirmCountLimit = 999
 
 // confirmRetryMatching shows what "retry all matching" would do and asks for a POST.
 func (h *handler) confirmRetryMatching(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +143,14 @@ func (h *handler) confirmRetryMatching(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(p.Hidden, func(i, j int) bool { return p.Hidden[i].Key < p.Hidden[j].Key })
 	if st, err := h.stats.get(r.Context()); err == nil {
 		p.Total = st.DeadLettered
+	}
+	if len(p.Conditions) > 0 {
+		n, more, err := countDeadLetters(r.Context(), h.engine, f, confirmCountLimit)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "The dead letters could not be counted: "+err.Error())
+			return
+		}
+		p.Matching, p.More = int64(n), more
 	}
 	h.render(w, r, http.StatusOK, "confirm", p)
 }

@@ -120,10 +120,14 @@ func TestRetryMatchingNeedsConfirmation(t *testing.T) {
 		t.Fatalf("an unconfirmed retry changed event %d to %s", dead[0], st)
 	}
 	page := v.mustGet(r.Header.Get("Location"))
-	for _, want := range []string{"Event name: order_noted", `name="confirm" value="yes"`, `name="name" value="order_noted"`, "3 dead letters"} {
+	for _, want := range []string{"Event name: order_noted", `name="confirm" value="yes"`, `name="name" value="order_noted"`,
+		"<strong>3</strong> of the 3 dead letters match"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("confirmation page lacks %q", want)
 		}
+	}
+	if page := v.mustGet(testMount + "dead-letters/confirm?name=other_event"); !strings.Contains(page, "<strong>0</strong> of the 3 dead letters match") {
+		t.Errorf("the confirmation of a filter matching nothing does not say so:\n%s", page)
 	}
 	// A filter that matches nothing retries nothing.
 	if n := retried(t, v.post(testMount+"dead-letters/retry-matching", url.Values{"name": {"other_event"}, "confirm": {"yes"}})); n != "0" {
