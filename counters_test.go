@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,35 @@ func TestCountersStayExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Duplicate keys write nothing and count nothing: alone, in a group commit beside
+	// new events, and repeated inside one batch.
+	if _, err := e.Emit(ctx, "order_placed", orderInputs(90, 1), WithIdempotencyKey("dup-1")); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := "dup-1"
+			if i%2 == 1 {
+				key = fmt.Sprintf("fresh-%d", i)
+			}
+			_, err := e.Emit(ctx, "order_placed", orderInputs(91+i, 1), WithIdempotencyKey(key))
+			if (key == "dup-1") != errors.Is(err, ErrDuplicateEvent) {
+				t.Errorf("emit with key %s: %v", key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	checkCounters(t, e, "emits with duplicate keys")
+	if _, err := e.EmitBatch(ctx, []Emission{
+		{Name: "order_placed", Inputs: orderInputs(99, 1), Options: []EmitOption{WithIdempotencyKey("dup-2")}},
+		{Name: "order_placed", Inputs: orderInputs(99, 2), Options: []EmitOption{WithIdempotencyKey("dup-2")}},
+	}); !errors.Is(err, ErrDuplicateEvent) {
+		t.Fatalf("a batch repeating a key: %v, want ErrDuplicateEvent", err)
+	}
+	checkCounters(t, e, "a batch repeating a key")
 	tx, err := e.DB().BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
