@@ -3,6 +3,7 @@ package edgeoutbox
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -148,7 +149,29 @@ func (e *Engine) giveSpaceBack(ctx context.Context) {
 			e.log.Warn().Err(err).Msg("cleanup: checkpoint")
 		}
 	}
-	if _, err := e.execWrite(ctx, false, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if err := e.write(ctx, false, func() error { return e.truncateWAL(ctx) }); err != nil {
 		e.log.Warn().Err(err).Msg("cleanup: checkpoint")
 	}
+}
+
+// truncateWAL empties the WAL file if nothing stops it at once. A TRUNCATE checkpoint
+// blocks every new writer, of every process, while it waits for readers to move to the
+// latest snapshot; with SQLite's busy timeout another process's emits could wait that
+// long and fail. So it does not wait: if a reader is behind, the WAL keeps its size
+// until a later checkpoint (journal_size_limit bounds it).
+func (e *Engine) truncateWAL(ctx context.Context) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	if _, rerr := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", e.cfg.BusyTimeout.Milliseconds())); rerr != nil {
+		// The connection must not keep failing at once on locks: let the pool drop it.
+		return errors.Join(err, rerr, conn.Raw(func(any) error { return driver.ErrBadConn }))
+	}
+	return err
 }

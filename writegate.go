@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // writeGate lets edgeoutbox's own writers use the one writer connection one at a time,
@@ -104,12 +105,33 @@ func (e *Engine) beginWrite(ctx context.Context, doing string) (*sql.Conn, *sql.
 		}
 		return nil, nil, e.storageError(doing, err)
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := beginWithin(ctx, conn, e.cfg.BusyTimeout)
 	if err != nil {
 		conn.Close()
 		return nil, nil, e.storageError(doing, err)
 	}
 	return conn, tx, nil
+}
+
+// beginWithin begins a transaction on conn, trying again while SQLite answers "database
+// is locked" before busyTimeout has passed. SQLite's busy handler waits out ordinary
+// lock contention, but some states of another process (a journal-mode switch or WAL
+// recovery on a file that is being created) are answered at once, without waiting.
+func beginWithin(ctx context.Context, conn *sql.Conn, busyTimeout time.Duration) (*sql.Tx, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return tx, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
 }
 
 // inWriteTx runs f in a write transaction taken through the gate, and commits it, or

@@ -127,9 +127,10 @@ func runChild(o *out, dbPath, natsURL, stream string, dupWin time.Duration, emit
 				if pad > 0 {
 					tick["pad"] = padding
 				}
+				began := time.Now()
 				r, err := e.Emit(ctx, "torture_tick", edgeoutbox.Inputs{"tick": tick})
 				if err != nil {
-					errc <- fmt.Errorf("emit %s seq %d: %w", id, seq, err)
+					errc <- fmt.Errorf("emit %s seq %d (after %s): %w", id, seq, time.Since(began).Round(time.Millisecond), err)
 					return
 				}
 				o.line("K %s", r.IdempotencyKey)
