@@ -24,28 +24,10 @@ func TestRelayKafka(t *testing.T) {
 	db := newOutbox(t)
 	emitCows(t, db, 4)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"relay", "--db", db, "--kafka", addr, "--topic-prefix", "farm", "--batch-size", "3"}, &stdout, &stderr)
-	}()
+	relay := startRelayCommand(t, "--db", db, "--kafka", addr, "--topic-prefix", "farm", "--batch-size", "3")
 	e := openForTest(t, db)
-	waitUntil(t, 20*time.Second, "the relay to publish every event", func() bool {
-		st, err := e.Stats(context.Background())
-		return err == nil && st.Published == 4
-	})
-	cancel() // SIGINT
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("relay returned %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("relay did not stop after its context was cancelled")
-	}
-	logs := stderr.String()
+	waitPublished(t, e, 4)
+	logs := relay.stop(t) // SIGINT
 	for _, want := range []string{"relay running", "kafka=" + addr, "idempotent=true", "relay stopped", "published=4"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)

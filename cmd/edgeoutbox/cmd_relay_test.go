@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -40,59 +41,26 @@ func TestRelayJetStream(t *testing.T) {
 	srv := natstest.StartServer(t)
 	db := newOutbox(t)
 	emitCows(t, db, 5)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"relay", "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--subject-prefix", "farm", "--batch-size", "2"}, &stdout, &stderr)
-	}()
-
+	relay := startRelayCommand(t, "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--subject-prefix", "farm", "--batch-size", "2")
 	e := openForTest(t, db)
-	waitUntil(t, 20*time.Second, "the relay to publish every event", func() bool {
-		st, err := e.Stats(context.Background())
-		return err == nil && st.Published == 5
-	})
+	waitPublished(t, e, 5)
 	// It keeps running, and picks up what another process writes.
 	emitCows(t, db, 2)
-	waitUntil(t, 20*time.Second, "the relay to publish later events", func() bool {
-		st, err := e.Stats(context.Background())
-		return err == nil && st.Published == 7
-	})
+	waitPublished(t, e, 7)
 	if lease, err := e.Lease(context.Background()); err != nil || lease == nil {
 		t.Errorf("no relay lease while running: %v", err)
 	}
-
-	cancel() // SIGINT
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("relay returned %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("relay did not stop after its context was cancelled")
-	}
+	logs := relay.stop(t) // SIGINT
 	if lease, err := e.Lease(context.Background()); err != nil || lease != nil {
 		t.Errorf("lease after stop: %+v, %v", lease, err)
 	}
-	logs := stderr.String()
 	for _, want := range []string{"relay running", "mode=jetstream", "subjects=farm.>", "relay stopped", "published=7"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
 
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	stream, err := js.Stream(context.Background(), "COWS")
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := openStream(t, srv.URL(), "COWS")
 	info, _ := stream.Info(context.Background())
 	if info.State.Msgs != 7 {
 		t.Errorf("stream holds %d messages, want 7", info.State.Msgs)
@@ -191,35 +159,13 @@ func TestRelayLayoutCloudEvents(t *testing.T) {
 	srv := natstest.StartServer(t)
 	db := newOutbox(t)
 	emitCows(t, db, 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"relay", "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--layout", "cloudevents", "--source", "barn-3"}, &stdout, &stderr)
-	}()
+	relay := startRelayCommand(t, "--db", db, "--nats", srv.URL(), "--stream", "COWS", "--layout", "cloudevents", "--source", "barn-3")
 	e := openForTest(t, db)
-	waitUntil(t, 20*time.Second, "the relay to publish every event", func() bool {
-		st, err := e.Stats(context.Background())
-		return err == nil && st.Published == 2
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("relay: %v\n%s", err, stderr.String())
+	waitPublished(t, e, 2)
+	if logs := relay.stop(t); !strings.Contains(logs, "layout=cloudevents") {
+		t.Errorf("the relay's log does not name its layout:\n%s", logs)
 	}
-	if !strings.Contains(stderr.String(), "layout=cloudevents") {
-		t.Errorf("the relay's log does not name its layout:\n%s", stderr.String())
-	}
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	stream, err := js.Stream(context.Background(), "COWS")
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream := openStream(t, srv.URL(), "COWS")
 	msg, err := stream.GetMsg(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -232,4 +178,68 @@ func TestRelayLayoutCloudEvents(t *testing.T) {
 	if err != nil || env.ID != first.ID || env.Name != first.Name {
 		t.Errorf("decoded %+v, %v; want event %d (%s)", env, err, first.ID, first.Name)
 	}
+}
+
+// relayRun is "edgeoutbox relay" running in the background, as from a shell.
+type relayRun struct {
+	cancel context.CancelFunc
+	done   chan error
+	stderr syncBuffer
+}
+
+// startRelayCommand runs "edgeoutbox relay" with args until stop.
+func startRelayCommand(t *testing.T, args ...string) *relayRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &relayRun{cancel: cancel, done: make(chan error, 1)}
+	t.Cleanup(cancel)
+	go func() {
+		var stdout syncBuffer
+		r.done <- Run(ctx, append([]string{"relay"}, args...), &stdout, &r.stderr)
+	}()
+	return r
+}
+
+// waitPublished waits until the outbox counts n events published.
+func waitPublished(t *testing.T, e *edgeoutbox.Engine, n int64) {
+	t.Helper()
+	waitUntil(t, 20*time.Second, fmt.Sprintf("the relay to publish %d events", n), func() bool {
+		st, err := e.Stats(context.Background())
+		return err == nil && st.Published == n
+	})
+}
+
+// stop sends the relay SIGINT (cancels its context), fails the test unless it ends
+// cleanly within 15 s, and returns its log.
+func (r *relayRun) stop(t *testing.T) string {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("relay returned %v; stderr:\n%s", err, r.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("relay did not stop after its context was cancelled")
+	}
+	return r.stderr.String()
+}
+
+// openStream looks up the JetStream stream name on the server at url.
+func openStream(t *testing.T, url, name string) jetstream.Stream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(context.Background(), name)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	return stream
 }
