@@ -101,8 +101,10 @@ func Decode(data []byte) (*Envelope, error) {
 
 // DecodePayload decodes env.Payload into v after checking that the envelope carries
 // the expected event name and version, so a consumer never reads one version's
-// payload as another's. Generated payload decoders call it.
-func DecodePayload(env *Envelope, name string, version int, v any) error {
+// payload as another's, and that each field named in required is present and not
+// null (else the error wraps [ErrMissingField]): a zero value in v then always means
+// the producer sent a zero. Generated payload decoders call it.
+func DecodePayload(env *Envelope, name string, version int, v any, required ...string) error {
 	if env == nil {
 		return fmt.Errorf("decode %s v%d payload: nil envelope", name, version)
 	}
@@ -112,8 +114,25 @@ func DecodePayload(env *Envelope, name string, version int, v any) error {
 	if err := json.Unmarshal(env.Payload, v); err != nil {
 		return fmt.Errorf("decode %s v%d payload: %w", name, version, err)
 	}
+	if len(required) == 0 {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(env.Payload, &fields); err != nil {
+		return fmt.Errorf("decode %s v%d payload: %w", name, version, err)
+	}
+	for _, field := range required {
+		if raw, ok := fields[field]; !ok || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("decode %s v%d payload: %w: %q", name, version, ErrMissingField, field)
+		}
+	}
 	return nil
 }
+
+// ErrMissingField is returned (wrapped) by [DecodePayload] when a field the schema
+// declares required is absent or null in the payload: the message was not written by
+// edgeoutbox (which refuses such an event at Emit), or by a producer with another schema.
+var ErrMissingField = errors.New("a required payload field is missing")
 
 // ErrWrongEvent is returned (wrapped) by [DecodePayload] when the envelope holds
 // another event or another version than the decoder reads; switch on env.Name and

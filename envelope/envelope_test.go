@@ -126,6 +126,20 @@ func TestDecodePayload(t *testing.T) {
 	if err := DecodePayload(nil, "cow_fed", 1, &p); err == nil {
 		t.Error("nil envelope accepted")
 	}
+	if err := DecodePayload(env, "cow_fed", 2, &p, "weight", "name"); err != nil {
+		t.Errorf("required fields present: %v", err)
+	}
+	for payload, missing := range map[string]string{
+		`{"name":"Daisy"}`:               "weight",
+		`{"weight":null,"name":"Daisy"}`: "weight",
+		`{"weight":0}`:                   "name",
+	} {
+		env.Payload = json.RawMessage(payload)
+		err := DecodePayload(env, "cow_fed", 2, &p, "weight", "name")
+		if !errors.Is(err, ErrMissingField) || !strings.Contains(err.Error(), `"`+missing+`"`) {
+			t.Errorf("payload %s: %v, want ErrMissingField naming %q", payload, err, missing)
+		}
+	}
 }
 
 func TestDecodeRejects(t *testing.T) {

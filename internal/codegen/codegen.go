@@ -282,10 +282,11 @@ type {{.GoName}} struct {
 }
 
 // Decode{{.GoName}} decodes the payload of env, which must hold event {{.Event}}
-// version {{.Version}} (else the error wraps envelope.ErrWrongEvent).
+// version {{.Version}} (else the error wraps envelope.ErrWrongEvent) with every
+// required field (else it wraps envelope.ErrMissingField).
 func Decode{{.GoName}}(env *envelope.Envelope) (*{{.GoName}}, error) {
 	var p {{.GoName}}
-	if err := envelope.DecodePayload(env, {{printf "%q" .Event}}, {{.Version}}, &p); err != nil {
+	if err := envelope.DecodePayload(env, {{printf "%q" .Event}}, {{.Version}}, &p{{range .Fields}}{{if .Required}}, {{printf "%q" .Name}}{{end}}{{end}}); err != nil {
 		return nil, err
 	}
 	return &p, nil

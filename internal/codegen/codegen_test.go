@@ -48,7 +48,8 @@ func TestGenerateIsDeterministicAndMarked(t *testing.T) {
 			t.Errorf("definitions file lacks %q:\n%s", want, defs)
 		}
 	}
-	for _, want := range []string{"type CowFedV1 struct", "Weight float64 `json:\"weight\"`", "Name *string `json:\"name,omitempty\"`", "func DecodeCowFedV1(", "func Decode("} {
+	for _, want := range []string{"type CowFedV1 struct", "Weight float64 `json:\"weight\"`", "Name *string `json:\"name,omitempty\"`", "func DecodeCowFedV1(", "func Decode(",
+		`envelope.DecodePayload(env, "cow_fed", 1, &p, "weight")`} {
 		if !strings.Contains(payload, want) {
 			t.Errorf("payload file lacks %q:\n%s", want, payload)
 		}

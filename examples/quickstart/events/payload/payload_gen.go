@@ -25,10 +25,11 @@ type CowFedV1 struct {
 }
 
 // DecodeCowFedV1 decodes the payload of env, which must hold event cow_fed
-// version 1 (else the error wraps envelope.ErrWrongEvent).
+// version 1 (else the error wraps envelope.ErrWrongEvent) with every
+// required field (else it wraps envelope.ErrMissingField).
 func DecodeCowFedV1(env *envelope.Envelope) (*CowFedV1, error) {
 	var p CowFedV1
-	if err := envelope.DecodePayload(env, "cow_fed", 1, &p); err != nil {
+	if err := envelope.DecodePayload(env, "cow_fed", 1, &p, "weight"); err != nil {
 		return nil, err
 	}
 	return &p, nil
