@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,42 +21,81 @@ import (
 // may be publishing) counts no attempts and dead-letters nothing. Published events are
 // always marked: the broker has them, whoever sent them.
 func (e *Engine) recordOutcome(ctx context.Context, owner string, batch []*Event, errs []error, started time.Time) (unavailable error, err error) {
+	return e.recordOutcomes(ctx, owner, []outcome{{batch: batch, errs: errs, started: started}})
+}
+
+// outcome is a batch's publish results, waiting to be recorded.
+type outcome struct {
+	batch   []*Event
+	errs    []error
+	started time.Time
+}
+
+// recordOutcomes records the outcomes of several batches, in order, in one
+// transaction (see recordOutcome): a relay whose batches land faster than one commit
+// takes pays one commit, and one fsync, for all of them. Every outcome is final (its
+// acks are in), so nothing is marked published before the broker said so. If the
+// transaction fails, none of them is recorded: their events stay pending and are sent
+// again.
+func (e *Engine) recordOutcomes(ctx context.Context, owner string, outs []outcome) (unavailable error, err error) {
 	now := e.now()
-	published := make([]int64, 0, len(batch))
+	n := 0
+	for _, o := range outs {
+		n += len(o.batch)
+	}
+	published := make([]int64, 0, n)
 	var failures []failure
-	failedEntities := map[string]bool{}
-	for i, ev := range batch {
-		perr := errs[i]
-		k := ev.Entity.key()
-		switch {
-		case perr == nil:
-			published = append(published, ev.ID)
-			continue
-		case errors.Is(perr, ErrTransportUnavailable):
-			if unavailable == nil {
-				unavailable = perr
+	perBatch := make([]struct{ published, failures int }, len(outs))
+	for j, o := range outs {
+		var failedEntities map[string]bool
+		before, fails := len(published), len(failures)
+		for i, ev := range o.batch {
+			perr := o.errs[i]
+			if perr == nil {
+				published = append(published, ev.ID)
+				continue
 			}
-		case errors.Is(perr, errHeldBack), errors.Is(perr, context.Canceled), k != "" && failedEntities[k]:
-			// Not the event's own failure.
-		default:
-			failures = append(failures, e.classify(ev, perr, now))
+			k := ev.Entity.key()
+			switch {
+			case errors.Is(perr, ErrTransportUnavailable):
+				if unavailable == nil {
+					unavailable = perr
+				}
+			case errors.Is(perr, errHeldBack), errors.Is(perr, context.Canceled), k != "" && failedEntities[k]:
+				// Not the event's own failure.
+			default:
+				failures = append(failures, e.classify(ev, perr, now))
+			}
+			if k != "" {
+				if failedEntities == nil {
+					failedEntities = map[string]bool{}
+				}
+				failedEntities[k] = true
+			}
 		}
-		if k != "" {
-			failedEntities[k] = true
-		}
+		perBatch[j].published, perBatch[j].failures = len(published)-before, len(failures)-fails
 	}
 	if len(published) == 0 && len(failures) == 0 {
 		return unavailable, nil
 	}
+	recorded := failures
 	err = e.inWriteTx(ctx, "record publish outcome", func(tx *sql.Tx) error {
 		var err error
-		failures, err = e.writeOutcome(ctx, tx, owner, published, failures, now)
+		recorded, err = e.writeOutcome(ctx, tx, owner, published, failures, now)
 		return err
 	})
 	if err != nil {
 		return unavailable, err
 	}
-	e.afterOutcome(batch, errs, failures, len(published), time.Since(started), now)
+	fails := 0
+	for j, o := range outs {
+		var fs []failure
+		if len(recorded) > 0 { // none when the relay had lost its lease
+			fs = failures[fails : fails+perBatch[j].failures]
+		}
+		fails += perBatch[j].failures
+		e.afterOutcome(o.batch, o.errs, fs, perBatch[j].published, time.Since(o.started), now)
+	}
 	return unavailable, nil
 }
 
@@ -156,8 +196,13 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *sql.Tx, owner string, pub
 // markPublished marks the events published and returns how many pending events it
 // marked and how many dead letters it revived: a published event is not a dead
 // letter, even if a slower path said so. A batch of consecutive ids (the usual case)
-// is marked by range: cheaper than probing the id list.
+// is marked by range: cheaper than probing the id list. Several batches recorded
+// together are usually one range too.
 func markPublished(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) (pending, revived int64, err error) {
+	if !slices.IsSorted(ids) {
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
+	}
 	match, arg1, arg2 := "id IN (SELECT value FROM json_each(?))", any(idList(ids)), []any(nil)
 	if first, last := ids[0], ids[len(ids)-1]; last-first+1 == int64(len(ids)) {
 		match, arg1, arg2 = "id BETWEEN ? AND ?", first, []any{last}

@@ -23,7 +23,10 @@ func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
-	var rec recorder
+	rec := newRecorder(&r.wg, func(outs []outcome) recordResult {
+		unavailable, err := e.recordOutcomes(context.WithoutCancel(r.runCtx), r.owner, outs)
+		return recordResult{unavailable: unavailable, err: err}
+	})
 	var pre prefetcher
 	var window []*flight // sent, acks not yet awaited, oldest first (PipelinedTransport only)
 	depth, ordered := r.pipelineDepth()
@@ -32,7 +35,7 @@ func (r *relay) run() {
 	// returns the last recording's result. The caller decides where to claim next.
 	drain := func() recordResult {
 		pre.drop()
-		r.landAll(&rec, window, nil)
+		r.landAll(rec, window, nil)
 		window = nil
 		return rec.wait()
 	}
@@ -119,7 +122,7 @@ loop:
 			// reconnects, so there the broker learns each fate before the next event.)
 			prev := window
 			window = nil
-			if l := r.landAll(&rec, prev, nil); !l.ok {
+			if l := r.landAll(rec, prev, nil); !l.ok {
 				// batch was claimed as if prev went through: claim again from the start.
 				res := drain()
 				cursor = claimCursor{}
@@ -139,11 +142,11 @@ loop:
 		for len(window) > 1 && (len(window) >= depth || !full || !cur.pipelined) {
 			prev := window[0]
 			window = window[1:]
-			if l := r.land(&rec, prev, nil); !l.ok {
+			if l := r.land(rec, prev, nil); !l.ok {
 				// The rest went out before prev's failure was known (sharing no entity
 				// with prev, or in order behind it on one connection); land them,
 				// holding back the failed entities, then start over.
-				r.landAll(&rec, window, l.failed)
+				r.landAll(rec, window, l.failed)
 				window = nil
 				res := drain()
 				cursor = claimCursor{}
@@ -158,7 +161,7 @@ loop:
 			continue
 		}
 		window = nil
-		l := r.land(&rec, cur, nil)
+		l := r.land(rec, cur, nil)
 		if l.ok && !l.recordFailed && (full || next.truncated) {
 			cursor = next // the prefetched batch, or the rest of a long scan, comes next
 			offline.reset()
@@ -314,13 +317,16 @@ type landing struct {
 	recordFailed bool            // the previous batch's outcome could not be recorded
 }
 
-// land awaits f's outcome and starts recording it, after the previous recording so
+// land awaits f's outcome and queues it for recording, after every earlier batch's so
 // that outcomes are recorded in batch order. Events of the entities in heldBack are
 // kept pending even if the broker took them: an earlier event of theirs failed.
 func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing {
 	errs := normalizeErrs(f.wait(), len(f.batch))
 	var l landing
 	for i, ev := range f.batch {
+		if errs[i] == nil && len(heldBack) == 0 {
+			continue
+		}
 		k := ev.Entity.key()
 		if errs[i] == nil && k != "" && heldBack[k] {
 			errs[i] = errHeldBack
@@ -333,18 +339,14 @@ func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing
 		}
 	}
 	l.ok = l.failed == nil
-	if prev := rec.wait(); prev.err != nil {
+	if err := rec.takeErr(); err != nil {
 		// Its events stay pending behind the cursor: stop pipelining and claim from
 		// the start so they go out before anything later of their entities.
-		r.e.log.Error().Err(prev.err).Msg("relay: record publish outcome")
+		r.e.log.Error().Err(err).Msg("relay: record publish outcome")
 		l.recordFailed, l.ok = true, false
 	}
-	e := r.e
 	r.noteOutcome(errs)
-	rec.start(&r.wg, func() recordResult {
-		unavailable, err := e.recordOutcome(context.WithoutCancel(r.runCtx), r.owner, f.batch, errs, f.started)
-		return recordResult{unavailable: unavailable, err: err}
-	})
+	rec.add(outcome{batch: f.batch, errs: errs, started: f.started})
 	return l
 }
 
@@ -416,39 +418,108 @@ func allNil(errs []error) bool {
 	return true
 }
 
-// recordResult is what recording a batch's outcome returned.
+// recordResult is what recording outcomes returned.
 type recordResult struct {
 	unavailable error
 	err         error
 }
 
-// recorder runs at most one outcome recording at a time on its own goroutine.
-type recorder struct {
-	done chan recordResult
-	last recordResult
-}
-
-func (rc *recorder) busy() bool { return rc.done != nil }
-
-func (rc *recorder) start(wg *sync.WaitGroup, record func() recordResult) {
-	rc.done = make(chan recordResult, 1)
-	wg.Add(1)
-	go func(done chan<- recordResult) {
-		defer wg.Done()
-		done <- record()
-	}(rc.done)
-}
-
-// wait waits for the recording in flight, if any, and returns its result (the zero
-// result when there was none). A failed pipelined recording is logged by the caller
-// of the next wait only through the events staying pending: they are claimed again.
-func (rc *recorder) wait() recordResult {
-	if rc.done == nil {
-		return recordResult{}
+// merge adds a later recording's result to rr: the first error of each kind is kept.
+func (rr *recordResult) merge(later recordResult) {
+	if rr.unavailable == nil {
+		rr.unavailable = later.unavailable
 	}
-	rc.last = <-rc.done
-	rc.done = nil
-	return rc.last
+	if rr.err == nil {
+		rr.err = later.err
+	}
+}
+
+// maxQueuedOutcomes is how many landed batches may wait for the recorder before the
+// publishing loop waits for it: the recorder takes them all in one transaction.
+const maxQueuedOutcomes = 16
+
+// recorder records landed batches' outcomes in order on its own goroutine, while the
+// publishing loop goes on. Outcomes that land while a transaction is being written
+// queue up and are recorded together in the next one: one commit (and one fsync at
+// SyncFull) for every batch that landed meanwhile, however deep the pipeline.
+type recorder struct {
+	wg     *sync.WaitGroup
+	record func([]outcome) recordResult
+
+	mu      sync.Mutex
+	changed sync.Cond // signalled when the queue is taken or the goroutine ends
+	queue   []outcome
+	running bool         // the recording goroutine runs
+	res     recordResult // merged results not yet reported
+}
+
+func newRecorder(wg *sync.WaitGroup, record func([]outcome) recordResult) *recorder {
+	rc := &recorder{wg: wg, record: record}
+	rc.changed.L = &rc.mu
+	return rc
+}
+
+func (rc *recorder) busy() bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.running || len(rc.queue) > 0
+}
+
+// add queues o for recording after every outcome queued before it, waiting while
+// maxQueuedOutcomes are already queued.
+func (rc *recorder) add(o outcome) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for len(rc.queue) >= maxQueuedOutcomes {
+		rc.changed.Wait()
+	}
+	rc.queue = append(rc.queue, o)
+	if !rc.running {
+		rc.running = true
+		rc.wg.Add(1)
+		go rc.loop()
+	}
+}
+
+// loop records what is queued, all of it in one transaction, until the queue is empty.
+func (rc *recorder) loop() {
+	defer rc.wg.Done()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for len(rc.queue) > 0 {
+		outs := rc.queue
+		rc.queue = nil
+		rc.changed.Broadcast()
+		rc.mu.Unlock()
+		res := rc.record(outs)
+		rc.mu.Lock()
+		rc.res.merge(res)
+	}
+	rc.running = false
+	rc.changed.Broadcast()
+}
+
+// takeErr returns the storage error of a recording finished since the last report,
+// if any, without waiting. The unavailable error stays for wait.
+func (rc *recorder) takeErr() error {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	err := rc.res.err
+	rc.res.err = nil
+	return err
+}
+
+// wait waits until every queued outcome is recorded and returns the merged results
+// not yet reported (the zero result when there were none).
+func (rc *recorder) wait() recordResult {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for rc.running || len(rc.queue) > 0 {
+		rc.changed.Wait()
+	}
+	res := rc.res
+	rc.res = recordResult{}
+	return res
 }
 
 func (r *relay) isStopping() bool {
