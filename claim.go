@@ -66,6 +66,19 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 	// A due time further ahead than any delay edgeoutbox sets was stamped by a clock
 	// that has since been stepped back: it is due now, not in months.
 	latest := nowNanos + int64(e.maxDelay())
+	if len(cur.blocked) == 0 {
+		// Nothing held back so far: one query usually does it.
+		batch, ok, err := e.claimPage(ctx, nowNanos, latest, cur.after, maxID)
+		if err != nil {
+			return nil, cur, err
+		}
+		if ok {
+			if len(batch) > 0 {
+				next.after = batch[len(batch)-1].ID
+			}
+			return batch, next, nil
+		}
+	}
 	limit := e.cfg.BatchSize
 	var ids []int64
 	scanned, reachedEnd := 0, false
@@ -111,6 +124,37 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 		return nil, cur, err
 	}
 	return batch, next, nil
+}
+
+// claimPage reads the next BatchSize pending events after id after (up to maxID) in
+// one query: the usual claim, when no event waits for a retry. ok is false, and the
+// events are dropped, when one of them is not due yet: the entity of such an event
+// must be held back, which the index-only scan of claimDue does without reading the
+// payloads of its later events.
+func (e *Engine) claimPage(ctx context.Context, nowNanos, latest, after, maxID int64) (batch []*Event, ok bool, err error) {
+	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
+		pendingWhere+" AND id > ? AND id <= ? ORDER BY id LIMIT ?", after, maxID, e.cfg.BatchSize)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim batch: %w", err)
+	}
+	defer rows.Close()
+	batch = make([]*Event, 0, e.cfg.BatchSize)
+	evs := make([]Event, e.cfg.BatchSize) // one allocation for the whole batch
+	for len(batch) < len(evs) && rows.Next() {
+		ev := &evs[len(batch)]
+		nextAt, err := scanEvent(rows, ev)
+		if err != nil {
+			return nil, false, fmt.Errorf("claim batch: %w", err)
+		}
+		if nextAt > nowNanos && nextAt <= latest {
+			return nil, false, nil
+		}
+		batch = append(batch, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("claim batch: %w", err)
+	}
+	return batch, true, nil
 }
 
 // maxDelay is the furthest ahead edgeoutbox ever schedules an event.
