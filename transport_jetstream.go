@@ -61,18 +61,45 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		futures[i] = f
 	}
 	return func() {
+		// Acks come back in order: wait for the last one first, so that this goroutine
+		// wakes once per batch rather than once per ack; the loop below then finds
+		// (almost) every future resolved. A future's channels deliver once, so the
+		// first wait's answer is kept for the loop.
+		last, lastErr, lastDone := -1, error(nil), false
+		for i := len(futures) - 1; i >= 0 && last < 0; i-- {
+			if futures[i] == nil {
+				continue
+			}
+			last = i
+			select {
+			case <-futures[i].Ok():
+				lastDone = true
+			case lastErr = <-futures[i].Err():
+				lastDone = true
+			case <-ctx.Done():
+			}
+		}
 		for i, f := range futures {
 			if f == nil {
 				continue
 			}
-			select {
-			case <-f.Ok():
-				// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
-			case err := <-f.Err():
+			var err error
+			if i == last && lastDone {
+				err = lastErr
+			} else {
+				select {
+				case <-f.Ok():
+				case err = <-f.Err():
+				case <-ctx.Done():
+					// Outcome unknown; the relay keeps the event and re-sends it later.
+					errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())
+					hold.Fail(events[i], errs[i])
+					continue
+				}
+			}
+			// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
+			if err != nil {
 				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
-			case <-ctx.Done():
-				// Outcome unknown; the relay keeps the event and re-sends it later.
-				errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())
 			}
 			hold.Fail(events[i], errs[i])
 		}
