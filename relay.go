@@ -32,7 +32,8 @@ func (r *relay) run() {
 	depth, ordered := r.pipelineDepth()
 	var cursor claimCursor
 	// drain lands the batches in flight and waits for every background stage; it
-	// returns the last recording's result. The caller decides where to claim next.
+	// returns the recordings' results not reported yet. The caller decides where to
+	// claim next.
 	drain := func() recordResult {
 		pre.drop()
 		r.landAll(rec, window, nil)
@@ -314,7 +315,7 @@ func (r *relay) send(batch []*Event) *flight {
 type landing struct {
 	ok           bool            // every event was published
 	failed       map[string]bool // entities with an event not published
-	recordFailed bool            // the previous batch's outcome could not be recorded
+	recordFailed bool            // an earlier batch's outcome could not be recorded
 }
 
 // land awaits f's outcome and queues it for recording, after every earlier batch's so
@@ -435,8 +436,10 @@ func (rr *recordResult) merge(later recordResult) {
 }
 
 // maxQueuedOutcomes is how many landed batches may wait for the recorder before the
-// publishing loop waits for it: the recorder takes them all in one transaction.
-const maxQueuedOutcomes = 16
+// publishing loop waits for it. The recorder takes them all in one transaction, so
+// this also bounds how long that transaction holds the writer that emits wait for
+// (about 4 000 events at the default batch size; usually a few batches are queued).
+const maxQueuedOutcomes = 8
 
 // recorder records landed batches' outcomes in order on its own goroutine, while the
 // publishing loop goes on. Outcomes that land while a transaction is being written
