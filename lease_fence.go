@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,11 +16,51 @@ var errLeaseEnded = fmt.Errorf("edgeoutbox: the relay's lease ended before the s
 // under it, so a relay that was frozen or starved past its lease (another relay may
 // have taken over) stops sending as soon as it runs again. It ends a margin before the
 // lease expires and is extended by each renewal.
+//
+// The fence's context carries a [leaseTerm], through which a transport can check the
+// fence at the moment bytes are written to the socket (see wireGuard).
 type leaseFence struct {
 	mu     sync.Mutex
 	ctx    context.Context
 	cancel context.CancelFunc
 	timer  *time.Timer
+
+	// term counts the fence's contexts: a new one opens after the last ended. until is
+	// the current deadline in nanoseconds since monoBase (0: down). Both are read
+	// without the lock by leaseTerm.valid.
+	term  atomic.Uint64
+	until atomic.Int64
+}
+
+// monoBase is the origin of the monotonic deadlines a leaseFence publishes.
+var monoBase = time.Now()
+
+// monoNow returns the monotonic time since monoBase.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// leaseTerm is one term of a leaseFence: sends made under it are allowed while the
+// fence stays up without reopening. A nil *leaseTerm allows everything (a send
+// outside any relay, e.g. a direct PublishBatch).
+type leaseTerm struct {
+	fence *leaseFence
+	term  uint64
+}
+
+// valid reports whether the term is still the fence's and the deadline is ahead.
+func (lt *leaseTerm) valid() bool {
+	if lt == nil {
+		return true
+	}
+	until := lt.fence.until.Load() // before term: a new term is published first
+	return lt.fence.term.Load() == lt.term && monoNow() < until
+}
+
+type leaseTermKey struct{}
+
+// leaseTermOf returns the lease term a send context runs under, or nil.
+func leaseTermOf(ctx context.Context) *leaseTerm {
+	lt, _ := ctx.Value(leaseTermKey{}).(*leaseTerm)
+	return lt
 }
 
 // extend keeps the fence up until deadline (a monotonic time), opening a new one if
@@ -28,11 +69,14 @@ func (f *leaseFence) extend(parent context.Context, deadline time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.ctx == nil || f.ctx.Err() != nil {
-		f.ctx, f.cancel = context.WithCancel(parent)
+		term := f.term.Add(1) // before until: see leaseTerm.valid
+		ctx := context.WithValue(parent, leaseTermKey{}, &leaseTerm{fence: f, term: term})
+		f.ctx, f.cancel = context.WithCancel(ctx)
 	}
 	if f.timer != nil {
 		f.timer.Stop()
 	}
+	f.until.Store(int64(deadline.Sub(monoBase)))
 	f.timer = time.AfterFunc(time.Until(deadline), f.cancel)
 }
 
@@ -40,6 +84,7 @@ func (f *leaseFence) extend(parent context.Context, deadline time.Time) {
 func (f *leaseFence) drop() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.until.Store(0)
 	if f.cancel != nil {
 		f.cancel()
 	}

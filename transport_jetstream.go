@@ -14,17 +14,26 @@ import (
 // waits for every ack of a chunk before the next. Each future is judged on its own: a
 // disconnect fails every pending ack with nats.ErrDisconnected although the server
 // may have stored some of them, which is why Nats-Msg-Id must be stable per event.
-func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) {
+// It reports whether every message sent got an answer (see sendJetStream).
+func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered bool) {
+	answered = true
 	for start := 0; start < len(msgs); start += t.cfg.maxPending {
 		end := min(start+t.cfg.maxPending, len(msgs))
-		t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)()
+		if !t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)() {
+			answered = false
+		}
 	}
+	return answered
 }
 
 // sendJetStream sends at most maxPending messages asynchronously on the connection of
 // generation gen, skipping events whose entity already failed, and returns a function
 // that awaits every ack and fills in errs. Nothing waits for an ack before it returns.
-func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func()) {
+// awaitAcks reports whether every message sent got an answer that proves nats.go
+// wrote it or dropped it with its connection: false when an ack was given up on (the
+// context ended, or the async publish timed out), since the message may then still
+// sit in nats.go's buffer.
+func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func() (answered bool)) {
 	var pubOpts []jetstream.PublishOpt
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
@@ -60,7 +69,8 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		}
 		futures[i] = f
 	}
-	return func() {
+	return func() (answered bool) {
+		answered = true
 		// Acks come back in order: wait for the last one first, so that this goroutine
 		// wakes once per batch rather than once per ack; the loop below then finds
 		// (almost) every future resolved. A future's channels deliver once, so the
@@ -91,6 +101,7 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 				case <-f.Ok():
 				case err = <-f.Err():
 				case <-ctx.Done():
+					answered = false // the message may still sit in nats.go's buffer
 					// Outcome unknown; the relay keeps the event and re-sends it later.
 					errs[i] = fmt.Errorf("await jetstream ack of event %d (%s): %w", events[i].ID, events[i].Name, ctx.Err())
 					hold.Fail(events[i], errs[i])
@@ -99,10 +110,14 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 			}
 			// A duplicate ack (PubAck.Duplicate) is success: the stream has it.
 			if err != nil {
+				if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+					answered = false
+				}
 				errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
 			}
 			hold.Fail(events[i], errs[i])
 		}
+		return answered
 	}
 }
 

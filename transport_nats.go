@@ -70,9 +70,20 @@ const jsReadyPoll = 250 * time.Millisecond
 // reported failed so that the relay re-sends it after the earlier one, and the server
 // drops that re-send as a duplicate within the window.
 //
+// Fencing at the socket: on a connection made by [DialNATS], the transport also checks
+// each socket write nats.go makes (see DialNATS): a message still in nats.go's buffer
+// when the relay's lease ends, or about to go out on a connection the batch was not
+// sent on, is never written. On a connection made otherwise (nats.Connect), the
+// transport checks the lease and the connection just before handing each message to
+// nats.go, and a message nats.go has buffered but not yet written when the process is
+// frozen is written when it resumes: after its lease may have passed to another
+// relay, or on a new connection after a reconnect that completed between the check
+// and the hand-over. Use DialNATS for the relay's connection.
+//
 // A NATSTransport never closes the connection: the caller owns it.
 type NATSTransport struct {
-	nc  *nats.Conn
+	nc    *nats.Conn
+	guard *wireGuard // the socket-write guard of a DialNATS connection, or nil
 	cfg natsConfig
 	js  jetstream.JetStream // nil in core mode
 
@@ -87,7 +98,7 @@ type NATSTransport struct {
 	// OrderedPipeline.
 	fenceMu     sync.Mutex
 	outstanding int    // batches started and not yet awaited
-	fenceGen    uint64 // the connection (reconnect count) they were sent on
+	fenceGen    uint64 // the connection (generation) they were sent on
 }
 
 var (
@@ -263,7 +274,7 @@ func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error)
 		}
 	}
 
-	t := &NATSTransport{nc: nc, cfg: cfg, sem: make(chan struct{}, 1)}
+	t := &NATSTransport{nc: nc, guard: guardOf(nc), cfg: cfg, sem: make(chan struct{}, 1)}
 	if cfg.jetStream {
 		js, err := jetstream.New(nc,
 			jetstream.WithPublishAsyncTimeout(cfg.publishTimeout),
@@ -348,11 +359,12 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 			return fillAll(err)
 		}
 	}
-	gen, err := t.enterFence()
+	gen, err := t.enterFence(leaseTermOf(ctx))
 	if err != nil {
 		return fillAll(err)
 	}
-	leave := sync.OnceFunc(t.leaveFence)
+	var leaveOnce sync.Once
+	leave := func(answered bool) { leaveOnce.Do(func() { t.leaveFence(gen, answered) }) }
 
 	msgs := make([]*nats.Msg, len(events))
 	for i, e := range events {
@@ -374,21 +386,18 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 	}
 
 	if t.js == nil {
-		t.publishCore(ctx, events, msgs, errs)
-		leave()
+		leave(t.publishCore(ctx, events, msgs, errs, gen))
 		return func() []error { return finishBatch(events, errs) }
 	}
 	// Two batches may be in flight (the relay sends the next before awaiting this
 	// one): beyond half the async limit, a publish would stall, so await here.
 	if 2*len(msgs) > t.cfg.maxPending {
-		t.publishJetStream(ctx, events, msgs, errs, gen)
-		leave()
+		leave(t.publishJetStream(ctx, events, msgs, errs, gen))
 		return func() []error { return finishBatch(events, errs) }
 	}
 	awaitAcks := t.sendJetStream(ctx, events, msgs, errs, gen)
 	return func() []error {
-		awaitAcks()
-		leave()
+		leave(awaitAcks())
 		return finishBatch(events, errs)
 	}
 }
@@ -406,11 +415,12 @@ func (t *NATSTransport) PipelineDepth(batchSize int) int {
 }
 
 // enterFence admits a batch on the current connection and returns that connection's
-// generation (its reconnect count). While batches sent on an earlier connection are
-// still awaited, it refuses as Unavailable: their events may be lost, and a later
-// event of theirs must not reach the broker first.
-func (t *NATSTransport) enterFence() (uint64, error) {
-	gen := t.nc.Stats().Reconnects
+// generation. While batches sent on an earlier connection are still awaited, it
+// refuses as Unavailable: their events may be lost, and a later event of theirs must
+// not reach the broker first. On a guarded connection it opens the connection for the
+// batch's messages under lt, the relay's lease term (nil: none).
+func (t *NATSTransport) enterFence(lt *leaseTerm) (uint64, error) {
+	gen := t.generation()
 	t.fenceMu.Lock()
 	defer t.fenceMu.Unlock()
 	if t.outstanding == 0 {
@@ -419,34 +429,52 @@ func (t *NATSTransport) enterFence() (uint64, error) {
 		return 0, Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced while earlier batches awaited acks", nats.ErrDisconnected))
 	}
 	t.outstanding++
+	if t.guard != nil {
+		t.guard.enter(gen, lt)
+	}
 	return gen, nil
 }
 
-func (t *NATSTransport) leaveFence() {
+// leaveFence ends a batch entered on generation gen; answered is false when some of
+// its messages got no answer from the server (see wireGuard.leave).
+func (t *NATSTransport) leaveFence(gen uint64, answered bool) {
 	t.fenceMu.Lock()
 	t.outstanding--
+	if t.guard != nil {
+		t.guard.leave(gen, answered)
+	}
 	t.fenceMu.Unlock()
+}
+
+// generation identifies the current connection: the guard's count of dialed
+// connections, or without a guard the reconnect count.
+func (t *NATSTransport) generation() uint64 {
+	if t.guard != nil {
+		return t.guard.generation()
+	}
+	return t.nc.Stats().Reconnects
 }
 
 // notOnConn returns an Unavailable error unless the connection is CONNECTED and is
 // still the one of generation gen: a message must never go out on a newer
 // connection than the batch's. nats.go offers no atomic "publish only on this
-// connection", so a reconnect that completed entirely between this check and the
-// publish call right after it (a dial plus a CONNECT/PING handshake round trip) would
-// slip through; the check narrows that window to the two calls.
+// connection": a reconnect that completed entirely between this check and the
+// publish call right after it would slip through, unless the connection is guarded
+// (DialNATS), whose guard refuses the write on the new connection.
 func (t *NATSTransport) notOnConn(gen uint64) error {
 	if err := t.notConnected(); err != nil {
 		return err
 	}
-	if t.nc.Stats().Reconnects != gen {
+	if t.generation() != gen {
 		return Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced during the batch", nats.ErrDisconnected))
 	}
 	return nil
 }
 
-// publishCore publishes msgs with core NATS, skipping events whose entity already
-// failed, then proves delivery with one flush.
-func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error) {
+// publishCore publishes msgs with core NATS on the connection of generation gen,
+// skipping events whose entity already failed, then proves delivery with one flush.
+// It reports whether the server answered for everything sent (the flush returned).
+func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered bool) {
 	var hold HoldBack
 	var sent []int
 	for i, m := range msgs {
@@ -463,6 +491,11 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 			hold.Fail(events[i], errs[i])
 			continue
 		}
+		if err := t.notOnConn(gen); err != nil {
+			errs[i] = err
+			hold.Fail(events[i], err)
+			continue
+		}
 		if err := t.nc.PublishMsg(m); err != nil {
 			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
 			hold.Fail(events[i], errs[i])
@@ -471,11 +504,14 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		sent = append(sent, i)
 	}
 	if len(sent) == 0 {
-		return
+		return true
 	}
 	fctx, cancel := context.WithTimeout(ctx, t.cfg.publishTimeout)
 	defer cancel()
 	if err := t.nc.FlushWithContext(fctx); err != nil {
+		// Unless the connection is gone, the batch may still sit in nats.go's buffer.
+		answered = errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+			errors.Is(err, nats.ErrConnectionReconnecting)
 		var ferr error
 		if ctx.Err() != nil {
 			ferr = fmt.Errorf("flush nats: %w", ctx.Err())
@@ -486,7 +522,9 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		for _, i := range sent {
 			errs[i] = ferr
 		}
+		return answered
 	}
+	return true
 }
 
 // WaitAvailable blocks until the connection is CONNECTED (and, in JetStream mode,
@@ -571,6 +609,7 @@ func (t *NATSTransport) classify(ctx context.Context, err error, memo *readyMemo
 		}
 		return err
 	case errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, errWriteFenced),
 		errors.Is(err, nats.ErrConnectionClosed),
 		errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, nats.ErrConnectionDraining),
