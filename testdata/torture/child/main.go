@@ -66,17 +66,18 @@ func main() {
 		leaseTTL = flag.Duration("lease-ttl", time.Second, "relay lease TTL")
 		drain    = flag.Bool("drain", false, "after the emitters finish, wait until nothing is pending")
 		syncLvl  = flag.String("sync", "FULL", "synchronous level")
+		until    = flag.String("until", "", "with -drain: first wait until this file exists (a relay that runs until told to finish)")
 	)
 	flag.Parse()
 	o := &out{w: os.Stdout}
-	if err := runChild(o, *dbPath, *natsURL, *stream, *dupWin, *emitters, *count, *entity, *run, *pad, *leaseTTL, *drain, *syncLvl); err != nil {
+	if err := runChild(o, *dbPath, *natsURL, *stream, *dupWin, *emitters, *count, *entity, *run, *pad, *leaseTTL, *drain, *syncLvl, *until); err != nil {
 		o.line("ERR %s", strings.ReplaceAll(err.Error(), "\n", " "))
 		os.Exit(1)
 	}
 }
 
 func runChild(o *out, dbPath, natsURL, stream string, dupWin time.Duration, emitters, count int, entity string, run, pad int,
-	leaseTTL time.Duration, drain bool, syncLevel string) error {
+	leaseTTL time.Duration, drain bool, syncLevel, until string) error {
 	ctx := context.Background()
 	schema, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Tick)
 	if err != nil {
@@ -145,6 +146,12 @@ func runChild(o *out, dbPath, natsURL, stream string, dupWin time.Duration, emit
 	if drain {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
+		for until != "" {
+			if _, err := os.Stat(until); err == nil {
+				break
+			}
+			<-tick.C
+		}
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			st, err := e.Stats(ctx)
