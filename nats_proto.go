@@ -25,6 +25,10 @@ type protoScanner struct {
 	lineLen int    // the current op line's full length so far
 	payload int    // payload bytes (including the closing CRLF) still to come
 	broken  bool
+
+	// onMsg, if set, is called with each complete PUB/HPUB line (tests count
+	// messages per subject with it).
+	onMsg func(line []byte)
 }
 
 // feed consumes b, the next chunk of the stream, and reports whether any byte of it
@@ -64,6 +68,9 @@ func (s *protoScanner) feed(b []byte) (carriesMsg bool) {
 				return true
 			}
 			s.payload = size + 2 // the payload, then CRLF
+			if s.onMsg != nil {
+				s.onMsg(s.line)
+			}
 		}
 		s.line, s.lineLen = s.line[:0], 0
 	}
