@@ -25,8 +25,8 @@ import (
 // TestFrozenRelayProcessSendsNothingAfterTakeover runs two relay processes on one
 // database file, fed by a third process that emits without pause, and freezes the
 // lease holder (SIGSTOP) while its messages flow, past its lease, until the standby
-// has taken the lease over and published, and longer than the stream's duplicate
-// window; then resumes it (SIGCONT). The roles then swap and it starts again.
+// has taken the lease over and published, and until even the standby's first sends
+// are older than the stream's duplicate window; then resumes it (SIGCONT). The roles then swap and it starts again.
 //
 // Each relay reaches the broker through its own counting proxy, which reads the
 // client protocol and counts the event messages (PUB/HPUB on events.>) each process
@@ -39,7 +39,6 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	const (
 		ttl    = 2 * time.Second // lease TTL of both relays
 		window = 6 * time.Second // stream duplicate window: longer than a takeover, shorter than the freeze
-		freeze = window + 1500*time.Millisecond
 		settle = 1500 * time.Millisecond // how long a resumed relay is watched before the next cycle
 		wait   = 60 * time.Second        // deadline of every condition
 	)
@@ -111,7 +110,11 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		waitCond(t, wait, standby.name+" to take the lease and publish", func() bool { return standby.proxy.events.Load() > before })
 		tookOver := time.Since(stoppedAt)
 		newOwner := leaseOwner() // the standby's: the holder is frozen
-		waitCond(t, wait, "the freeze to outlast the duplicate window", func() bool { return time.Since(stoppedAt) >= freeze })
+		// Resume only when even the standby's first sends are older than the
+		// duplicate window: a stale copy from the holder would be stored again.
+		waitCond(t, wait, "the freeze to outlast the duplicate window", func() bool {
+			return time.Since(stoppedAt) >= tookOver+window+time.Second
+		})
 
 		conns := holder.proxy.connCount()
 		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {

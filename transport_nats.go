@@ -84,8 +84,8 @@ const jsReadyPoll = 250 * time.Millisecond
 type NATSTransport struct {
 	nc    *nats.Conn
 	guard *wireGuard // the socket-write guard of a DialNATS connection, or nil
-	cfg natsConfig
-	js  jetstream.JetStream // nil in core mode
+	cfg   natsConfig
+	js    jetstream.JetStream // nil in core mode
 
 	// sem serialises batches so that JetStream chunks never exceed maxPending (a
 	// stalled async publish fails) and core flushes cover whole batches.
