@@ -93,6 +93,17 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		}
 		return owner
 	}
+	ownerA := leaseOwner()
+	name := func(owner string) string {
+		switch owner {
+		case ownerA:
+			return "A"
+		case "":
+			return "-"
+		}
+		return "B?" + owner[:min(6, len(owner))]
+	}
+	var trace []string
 
 	holder, standby := a, b
 	judged := 0
@@ -129,15 +140,20 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		mark := standby.proxy.events.Load()
 		var lastJudged time.Duration
 		sent := int64(-1)
+		trace = trace[:0]
 		waitCond(t, wait, standby.name+" to keep publishing after "+holder.name+" resumed", func() bool {
 			count := holder.proxy.events.Load()
-			if leaseOwner() == newOwner {
+			o := leaseOwner()
+			trace = append(trace, fmt.Sprintf("%v owner %s %s=%d %s=%d", time.Since(resumedAt).Round(time.Millisecond), name(o),
+				holder.name, count, standby.name, standby.proxy.events.Load()))
+			if o == newOwner {
 				sent, lastJudged = count-frozen, time.Since(resumedAt)
 			}
 			return standby.proxy.events.Load() > mark && time.Since(resumedAt) >= settle
 		})
 		switch {
 		case sent != 0:
+			t.Logf("newOwner %s; trace:\n%s", name(newOwner), strings.Join(trace[:min(len(trace), 60)], "\n"))
 			t.Errorf("cycle %d: %s sent %d event messages after it resumed, while %s held the lease", cycle, holder.name, sent, standby.name)
 		case lastJudged < settle/2:
 			// The standby lost the lease early (its renewal starved on the busy

@@ -17,12 +17,21 @@ const relayLease = "relay"
 func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
 	var n int64
 	err := e.write(ctx, true, func() error {
-		// The time is read once the writer is ours: a stale "now" would make the
-		// holder's valid lease look stamped too far ahead, and take it.
+		// The time is read inside the write transaction (BEGIN IMMEDIATE: the file's
+		// write lock is ours): a stale "now" would make the holder's valid lease look
+		// stamped too far ahead, and take it. Read before the lock, a process frozen
+		// (or kept waiting for the lock) in between would resume with a time older than
+		// the holder's last renewal; read under the lock, no renewal can be newer.
+		conn, tx, err := e.beginWrite(ctx, "acquire relay lease")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, ignored
 		now := e.now()
 		// The holder's own ttl is stored with the lease: a relay configured with a
 		// longer LeaseTTL than this one is not mistaken for a clock step.
-		res, err := e.db.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
+		res, err := tx.ExecContext(ctx, `INSERT INTO edgeoutbox_leases (name, owner, expires_at, ttl) VALUES (?, ?, ?, ?)
 			ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, ttl = excluded.ttl
 			WHERE edgeoutbox_leases.owner = excluded.owner OR edgeoutbox_leases.expires_at < ?
 				OR edgeoutbox_leases.expires_at > ? + MAX(edgeoutbox_leases.ttl, excluded.ttl)`,
@@ -30,8 +39,10 @@ func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Durati
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return tx.Commit()
 	})
 	if err != nil {
 		return false, fmt.Errorf("acquire relay lease: %w", err)
