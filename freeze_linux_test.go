@@ -4,6 +4,7 @@ package edgeoutbox
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		settle = 1500 * time.Millisecond // how long a resumed relay is watched before the next cycle
 		wait   = 60 * time.Second        // deadline of every condition
 	)
-	cycles, backlog := 3, 20000
+	cycles, backlog := 2, 10000
 	if testing.Short() {
 		cycles, backlog = 1, 3000
 	}
@@ -106,7 +107,7 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	var trace []string
 
 	holder, standby := a, b
-	judged := 0
+	judged, lockedFreezes := 0, 0
 	for cycle := 1; cycle <= cycles; cycle++ {
 		base := holder.proxy.events.Load()
 		waitCond(t, wait, holder.name+"'s messages to flow", func() bool { return holder.proxy.events.Load() >= base+300 })
@@ -118,7 +119,24 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		waitCond(t, wait, holder.name+" to stop", func() bool { return procState(pid) == 'T' })
 		frozen := holder.proxy.quiescedCount(t, wait)
 		before := standby.proxy.events.Load()
-		waitCond(t, wait, standby.name+" to take the lease and publish", func() bool { return standby.proxy.events.Load() > before })
+		// A process frozen inside a write transaction holds the file's write lock:
+		// nobody can take the lease over until it resumes (SQLite, not the fence). That
+		// freeze proves nothing here: resume it and freeze it again.
+		if err := natstest.Wait(5*ttl, "takeover", func() bool { return standby.proxy.events.Load() > before }); err != nil {
+			if !writeLocked(t, dbPath) {
+				t.Fatalf("%s did not take the lease over within %v of the stop, and the file is not write-locked", standby.name, 5*ttl)
+			}
+			if lockedFreezes++; lockedFreezes > 5 {
+				t.Fatalf("%d freezes landed inside a write transaction", lockedFreezes)
+			}
+			t.Logf("cycle %d: %s was frozen holding the file's write lock; resumed, and the cycle repeated", cycle, holder.name)
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			waitCond(t, wait, holder.name+" to run again", func() bool { return procState(pid) != 'T' })
+			cycle--
+			continue
+		}
 		tookOver := time.Since(stoppedAt)
 		newOwner := leaseOwner() // the standby's: the holder is frozen
 		// Resume only when even the standby's first sends are older than the
@@ -158,7 +176,8 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		case lastJudged < settle/2:
 			// The standby lost the lease early (its renewal starved on the busy
 			// machine): the stream check below still covers this cycle.
-			t.Logf("cycle %d: %s lost the lease %v after %s resumed; sends judged only until then", cycle, standby.name, lastJudged, holder.name)
+			t.Logf("cycle %d: %s lost the lease %v after %s resumed; sends judged only until then; trace:\n%s",
+				cycle, standby.name, lastJudged, holder.name, strings.Join(trace[:min(len(trace), 60)], "\n"))
 		default:
 			judged++
 		}
@@ -198,6 +217,27 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	}
 	t.Logf("%d events (%d acknowledged by the emitter) in the stream once each, in per-entity order; event messages sent by A %d, by B %d",
 		len(stored), len(acked), a.proxy.events.Load(), b.proxy.events.Load())
+}
+
+// writeLocked reports whether another connection holds the database file's write
+// lock: BEGIN IMMEDIATE without waiting fails.
+func writeLocked(t *testing.T, path string) bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=rw&_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		return strings.Contains(strings.ToLower(err.Error()), "locked") || strings.Contains(strings.ToLower(err.Error()), "busy")
+	}
+	_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+	return false
 }
 
 // waitCond waits for cond, failing the test after timeout.
