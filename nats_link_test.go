@@ -19,12 +19,14 @@ import (
 // every event is stored once, in per-entity order, and no attempt is counted.
 func TestJetStreamCutLinkEverySecond(t *testing.T) {
 	if raceDetector {
-		// Known window (README "Over a slow link", issue 14): nats.go cannot publish
-		// "only on this connection", so a reconnect completing between the transport's
-		// connection check and its publish call can put a later event of an entity on
-		// the new connection while an earlier one was lost with the old. The race
-		// detector slows that gap enough for the fast cuts here to hit it (1 run in 3).
-		t.Skip("the race detector widens a known reconnect window; this test runs without -race")
+		// The ordering window this skip was for (a reconnect between the transport's
+		// connection check and its publish call) is closed on DialNATS connections by
+		// the write guard (it refused such a write in one -race run). What remains
+		// under -race: about 1 run in 6, on main as on the guarded branch, the drain
+		// stalls for minutes with nats.go's reconnect Flush awaiting a PONG that never
+		// comes through the link simulator (not diagnosed yet), so this test still
+		// runs without -race.
+		t.Skip("under the race detector the link simulator sometimes stalls a reconnect for minutes; this test runs without -race")
 	}
 	n, every := 30000, time.Second
 	if testing.Short() {
