@@ -38,8 +38,8 @@ import (
 // (every event once, per-entity versions increasing) would catch that too.
 func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	const (
-		ttl    = 2 * time.Second // lease TTL of both relays
-		window = 6 * time.Second // stream duplicate window: longer than a takeover, shorter than the freeze
+		ttl    = 2 * time.Second         // lease TTL of both relays
+		window = 6 * time.Second         // stream duplicate window: longer than a takeover, shorter than the freeze
 		settle = 1500 * time.Millisecond // how long a resumed relay is watched before the next cycle
 		wait   = 60 * time.Second        // deadline of every condition
 	)
