@@ -106,11 +106,23 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	}
 	var trace []string
 
-	holder, standby := a, b
+	// A cycle is judged when the standby kept the lease for most of the watch after
+	// the resume; on a busy machine a renewal can starve and the lease change hands
+	// legitimately, and then the cycle is repeated (at most 3 times the cycles).
 	judged, lockedFreezes := 0, 0
-	for cycle := 1; cycle <= cycles; cycle++ {
-		base := holder.proxy.events.Load()
-		waitCond(t, wait, holder.name+"'s messages to flow", func() bool { return holder.proxy.events.Load() >= base+300 })
+	for cycle := 1; judged < cycles; cycle++ {
+		if cycle > 3*cycles {
+			t.Fatalf("only %d of %d freeze cycles could be judged in %d tries", judged, cycles, cycle-1)
+		}
+		// The holder is whichever relay's messages flow now.
+		holder, standby := a, b
+		baseA, baseB := a.proxy.events.Load(), b.proxy.events.Load()
+		waitCond(t, wait, "a relay's messages to flow", func() bool {
+			return a.proxy.events.Load() >= baseA+300 || b.proxy.events.Load() >= baseB+300
+		})
+		if b.proxy.events.Load() >= baseB+300 {
+			holder, standby = b, a
+		}
 		pid := holder.proc.cmd.Process.Pid
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
@@ -134,7 +146,6 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitCond(t, wait, holder.name+" to run again", func() bool { return procState(pid) != 'T' })
-			cycle--
 			continue
 		}
 		tookOver := time.Since(stoppedAt)
@@ -158,26 +169,28 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		mark := standby.proxy.events.Load()
 		var lastJudged time.Duration
 		sent := int64(-1)
+		changed := false // the lease left the standby: judge nothing after that
 		trace = trace[:0]
 		waitCond(t, wait, standby.name+" to keep publishing after "+holder.name+" resumed", func() bool {
 			count := holder.proxy.events.Load()
 			o := leaseOwner()
 			trace = append(trace, fmt.Sprintf("%v owner %s %s=%d %s=%d", time.Since(resumedAt).Round(time.Millisecond), name(o),
 				holder.name, count, standby.name, standby.proxy.events.Load()))
-			if o == newOwner {
+			changed = changed || o != newOwner
+			if !changed {
 				sent, lastJudged = count-frozen, time.Since(resumedAt)
 			}
 			return standby.proxy.events.Load() > mark && time.Since(resumedAt) >= settle
 		})
 		switch {
 		case sent != 0:
-			t.Logf("newOwner %s; trace:\n%s", name(newOwner), strings.Join(trace[:min(len(trace), 60)], "\n"))
+			t.Logf("newOwner %s; trace:\n%s", name(newOwner), strings.Join(trace[:min(len(trace), 15)], "\n"))
 			t.Errorf("cycle %d: %s sent %d event messages after it resumed, while %s held the lease", cycle, holder.name, sent, standby.name)
 		case lastJudged < settle/2:
 			// The standby lost the lease early (its renewal starved on the busy
 			// machine): the stream check below still covers this cycle.
 			t.Logf("cycle %d: %s lost the lease %v after %s resumed; sends judged only until then; trace:\n%s",
-				cycle, standby.name, lastJudged, holder.name, strings.Join(trace[:min(len(trace), 60)], "\n"))
+				cycle, standby.name, lastJudged, holder.name, strings.Join(trace[:min(len(trace), 15)], "\n"))
 		default:
 			judged++
 		}
@@ -185,7 +198,6 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 			cycle, holder.name, frozen, resumedAt.Sub(stoppedAt).Round(time.Millisecond),
 			standby.name, tookOver.Round(time.Millisecond), holder.name, max(sent, 0), standby.name, lastJudged.Round(time.Millisecond),
 			holder.proxy.connCount()-conns)
-		holder, standby = standby, holder
 	}
 
 	emitter.kill()
@@ -211,9 +223,6 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("A stderr:\n%s\nB stderr:\n%s", a.proc.stderrText(), b.proc.stderrText())
-	}
-	if judged == 0 {
-		t.Errorf("no cycle could be judged: the standby lost the lease early every time")
 	}
 	t.Logf("%d events (%d acknowledged by the emitter) in the stream once each, in per-entity order; event messages sent by A %d, by B %d",
 		len(stored), len(acked), a.proxy.events.Load(), b.proxy.events.Load())
