@@ -180,7 +180,7 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 			if !changed {
 				sent, lastJudged = count-frozen, time.Since(resumedAt)
 			}
-			return standby.proxy.events.Load() > mark && time.Since(resumedAt) >= settle
+			return time.Since(resumedAt) >= settle && (standby.proxy.events.Load() > mark || changed)
 		})
 		switch {
 		case sent != 0:
