@@ -53,7 +53,8 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 	dbPath, finish := filepath.Join(dir, "freeze.db"), filepath.Join(dir, "finish")
 	target := strings.TrimPrefix(srv.URL(), "nats://")
 
-	emitter := startChild(t, bin, "-db", dbPath, "-emitters", "2", "-count", "0", "-entity", "f", "-pad", "200")
+	emitter := startChild(t, bin, "-db", dbPath, "-emitters", "2", "-count", "0", "-entity", "f", "-pad", "200",
+		"-busy-timeout", "2m") // a relay frozen inside a write transaction holds the lock meanwhile
 	waitCond(t, wait, "the emitter's backlog", func() bool { return len(childKeys(emitter)) >= backlog || exitedEarly(emitter) })
 	if exitedEarly(emitter) {
 		t.Fatalf("emitter exited: %s", emitter.stderrText())
@@ -129,6 +130,18 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 		}
 		stoppedAt := time.Now()
 		waitCond(t, wait, holder.name+" to stop", func() bool { return procState(pid) == 'T' })
+		if lockedFor(t, dbPath, 300*time.Millisecond) {
+			// Frozen inside a write transaction (see below): resume it now.
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			waitCond(t, wait, holder.name+" to run again", func() bool { return procState(pid) != 'T' })
+			if lockedFreezes++; lockedFreezes > 10 {
+				t.Fatalf("%d freezes landed inside a write transaction", lockedFreezes)
+			}
+			t.Logf("cycle %d: %s was frozen holding the file's write lock; resumed at once, and the cycle repeated", cycle, holder.name)
+			continue
+		}
 		frozen := holder.proxy.quiescedCount(t, wait)
 		before := standby.proxy.events.Load()
 		// A process frozen inside a write transaction holds the file's write lock:
@@ -138,7 +151,7 @@ func TestFrozenRelayProcessSendsNothingAfterTakeover(t *testing.T) {
 			if !writeLocked(t, dbPath) {
 				t.Fatalf("%s did not take the lease over within %v of the stop, and the file is not write-locked", standby.name, 5*ttl)
 			}
-			if lockedFreezes++; lockedFreezes > 5 {
+			if lockedFreezes++; lockedFreezes > 10 {
 				t.Fatalf("%d freezes landed inside a write transaction", lockedFreezes)
 			}
 			t.Logf("cycle %d: %s was frozen holding the file's write lock; resumed, and the cycle repeated", cycle, holder.name)
@@ -247,6 +260,19 @@ func writeLocked(t *testing.T, path string) bool {
 	}
 	_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
 	return false
+}
+
+// lockedFor reports whether the database file stays write-locked for all of d
+// (probed every 20 ms): a process stopped inside a write transaction.
+func lockedFor(t *testing.T, path string, d time.Duration) bool {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if !writeLocked(t, path) {
+			return false
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+	return true
 }
 
 // waitCond waits for cond, failing the test after timeout.

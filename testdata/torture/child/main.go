@@ -66,18 +66,19 @@ func main() {
 		leaseTTL = flag.Duration("lease-ttl", time.Second, "relay lease TTL")
 		drain    = flag.Bool("drain", false, "after the emitters finish, wait until nothing is pending")
 		syncLvl  = flag.String("sync", "FULL", "synchronous level")
+		busy     = flag.Duration("busy-timeout", 0, "Config.BusyTimeout (0: the default)")
 		until    = flag.String("until", "", "with -drain: first wait until this file exists (a relay that runs until told to finish)")
 	)
 	flag.Parse()
 	o := &out{w: os.Stdout}
-	if err := runChild(o, *dbPath, *natsURL, *stream, *dupWin, *emitters, *count, *entity, *run, *pad, *leaseTTL, *drain, *syncLvl, *until); err != nil {
+	if err := runChild(o, *dbPath, *natsURL, *stream, *dupWin, *emitters, *count, *entity, *run, *pad, *leaseTTL, *drain, *syncLvl, *until, *busy); err != nil {
 		o.line("ERR %s", strings.ReplaceAll(err.Error(), "\n", " "))
 		os.Exit(1)
 	}
 }
 
 func runChild(o *out, dbPath, natsURL, stream string, dupWin time.Duration, emitters, count int, entity string, run, pad int,
-	leaseTTL time.Duration, drain bool, syncLevel, until string) error {
+	leaseTTL time.Duration, drain bool, syncLevel, until string, busy time.Duration) error {
 	ctx := context.Background()
 	schema, _, err := edgeoutbox.NewSchema(edgeoutbox.DefaultSchemaFile).With(Tick)
 	if err != nil {
@@ -91,6 +92,7 @@ func runChild(o *out, dbPath, natsURL, stream string, dupWin time.Duration, emit
 		BackoffBase:  50 * time.Millisecond,
 		BackoffMax:   time.Second,
 		MaxAttempts:  1000,
+		BusyTimeout:  busy,
 	}
 	var nc *nats.Conn
 	if natsURL != "" {
