@@ -216,11 +216,12 @@ func WithPublishTimeout(d time.Duration) NATSOption {
 // envelope.DefaultCloudEventsSource).
 func WithLayout(layout envelope.Layout, source string) NATSOption {
 	return func(c *natsConfig) {
-		if layout < envelope.LayoutEnvelopeHeaders || layout > envelope.LayoutCloudEventsJSON {
-			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout", int(layout)))
+		enc, err := envelope.NewEncoder(layout, envelope.BindingNATS, source)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithLayout: %w", err))
 			return
 		}
-		c.layout = envelope.Encoder{Layout: layout, Binding: envelope.BindingNATS, Source: source}
+		c.layout = enc
 	}
 }
 

@@ -97,6 +97,19 @@ const (
 var CloudEventsAttributes = []string{"specversion", "id", "source", "type", "time", "datacontenttype", "subject",
 	"outboxid", "schemaversion", "eventtype", "entityclass", "entityid", "entityversion", "metadata"}
 
+// NewEncoder returns the Encoder of layout for binding, with source as the
+// CloudEvents source attribute ("" means DefaultCloudEventsSource). A layout or
+// binding that is not one of the constants is an error.
+func NewEncoder(layout Layout, binding Binding, source string) (Encoder, error) {
+	if layout < LayoutEnvelopeHeaders || layout > LayoutCloudEventsJSON {
+		return Encoder{}, fmt.Errorf("unknown message layout %d: use one of the envelope.Layout constants (%s)", int(layout), strings.Join(layoutNames[:], ", "))
+	}
+	if binding != BindingNATS && binding != BindingKafka {
+		return Encoder{}, fmt.Errorf("unknown binding %d: use envelope.BindingNATS or envelope.BindingKafka", int(binding))
+	}
+	return Encoder{Layout: layout, Binding: binding, Source: source}, nil
+}
+
 // Encoder writes events in a chosen layout for a chosen protocol.
 type Encoder struct {
 	Layout  Layout

@@ -186,3 +186,17 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestNewEncoderRefusesUnknownValues(t *testing.T) {
+	t.Parallel()
+	if _, err := envelope.NewEncoder(envelope.Layout(9), envelope.BindingNATS, ""); err == nil || !strings.Contains(err.Error(), "cloudevents-json") {
+		t.Errorf("layout 9: %v, want an error listing the layouts", err)
+	}
+	if _, err := envelope.NewEncoder(envelope.LayoutEnvelope, envelope.Binding(7), ""); err == nil {
+		t.Error("binding 7 accepted")
+	}
+	enc, err := envelope.NewEncoder(envelope.LayoutCloudEvents, envelope.BindingKafka, "farm")
+	if err != nil || enc != (envelope.Encoder{Layout: envelope.LayoutCloudEvents, Binding: envelope.BindingKafka, Source: "farm"}) {
+		t.Errorf("NewEncoder = %+v, %v", enc, err)
+	}
+}

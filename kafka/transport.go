@@ -138,11 +138,12 @@ func WithPublishTimeout(d time.Duration) Option {
 // Consumers read every layout with envelope.DecodeMessage.
 func WithLayout(layout envelope.Layout, source string) Option {
 	return func(c *config) {
-		if layout < envelope.LayoutEnvelopeHeaders || layout > envelope.LayoutCloudEventsJSON {
-			c.errs = append(c.errs, fmt.Errorf("WithLayout(%d): unknown layout: use one of the envelope.Layout constants", int(layout)))
+		enc, err := envelope.NewEncoder(layout, envelope.BindingKafka, source)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithLayout: %w", err))
 			return
 		}
-		c.layout = envelope.Encoder{Layout: layout, Binding: envelope.BindingKafka, Source: source}
+		c.layout = enc
 	}
 }
 
