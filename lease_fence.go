@@ -68,6 +68,13 @@ func leaseTermOf(ctx context.Context) *leaseTerm {
 func (f *leaseFence) extend(parent context.Context, deadline time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ctx != nil && f.ctx.Err() == nil && monoNow() >= f.until.Load() {
+		// The term's deadline passed but its timer has not fired yet (the process was
+		// frozen or starved): the term is over even so. A renewal must open a new one,
+		// or sends made under the old term, which the wire guard now refuses, would
+		// become valid again, after another relay may have held the lease.
+		f.cancel()
+	}
 	if f.ctx == nil || f.ctx.Err() != nil {
 		term := f.term.Add(1) // before until: see leaseTerm.valid
 		ctx := context.WithValue(parent, leaseTermKey{}, &leaseTerm{fence: f, term: term})

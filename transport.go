@@ -48,10 +48,15 @@ type PipelinedTransport interface {
 // The relay then keeps up to PipelineDepth batches in flight even when they share
 // entities, which keeps a long round trip full.
 //
-// The promise needs a fence: once the connection is replaced (a reconnect), StartBatch
-// must send nothing while a batch sent on the old connection has not been awaited,
-// and must fail such a batch as Unavailable instead; nothing queued for the old
-// connection may be sent on the new one.
+// The promise needs a fence. Batches started while an earlier one is not yet awaited
+// form an epoch; within it, StartBatch may hand a batch to the connection only if
+// every earlier batch of the epoch was handed whole to that same connection. Once a
+// batch could not be (the connection was down or replaced, a message failed on the
+// client side, the context ended, anything short of the broker's own answer), every
+// later batch of the epoch must fail as Unavailable, sending nothing, until all of
+// them have been awaited; nothing queued for an old connection may be sent on a new
+// one. The relay awaits every batch in flight before it claims again after a
+// failure, so the next epoch re-sends the failed events first.
 type OrderedPipeline interface {
 	PipelinedTransport
 	// PipelineDepth returns how many batches of batchSize events may be in flight at

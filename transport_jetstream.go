@@ -14,16 +14,19 @@ import (
 // waits for every ack of a chunk before the next. Each future is judged on its own: a
 // disconnect fails every pending ack with nats.ErrDisconnected although the server
 // may have stored some of them, which is why Nats-Msg-Id must be stable per event.
-// It reports whether every message sent got an answer (see sendJetStream).
-func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered bool) {
-	answered = true
+// It reports whether every message sent got an answer, and whether every message was
+// handed to nats.go (see sendJetStream).
+func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered, whole bool) {
+	answered, whole = true, true
 	for start := 0; start < len(msgs); start += t.cfg.maxPending {
 		end := min(start+t.cfg.maxPending, len(msgs))
-		if !t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)() {
+		await, chunkWhole := t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)
+		if !await() {
 			answered = false
 		}
+		whole = whole && chunkWhole
 	}
-	return answered
+	return answered, whole
 }
 
 // sendJetStream sends at most maxPending messages asynchronously on the connection of
@@ -32,8 +35,9 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 // awaitAcks reports whether every message sent got an answer that proves nats.go
 // wrote it or dropped it with its connection: false when an ack was given up on (the
 // context ended, or the async publish timed out), since the message may then still
-// sit in nats.go's buffer.
-func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func() (answered bool)) {
+// sit in nats.go's buffer. whole reports whether every message was handed to nats.go
+// (see handedWhole).
+func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func() (answered bool), whole bool) {
 	var pubOpts []jetstream.PublishOpt
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
@@ -69,6 +73,7 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 		}
 		futures[i] = f
 	}
+	whole = handedWhole(errs, func(i int) bool { return futures[i] != nil })
 	return func() (answered bool) {
 		answered = true
 		// Acks come back in order: wait for the last one first, so that this goroutine
@@ -118,7 +123,7 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs
 			hold.Fail(events[i], errs[i])
 		}
 		return answered
-	}
+	}, whole
 }
 
 // EnsureStream creates the stream configured with WithStream or WithEnsureStream if

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,11 +95,9 @@ type NATSTransport struct {
 	mu            sync.Mutex
 	streamEnsured bool
 
-	// fence keeps batches on one connection while earlier ones await acks: see
-	// OrderedPipeline.
-	fenceMu     sync.Mutex
-	outstanding int    // batches started and not yet awaited
-	fenceGen    uint64 // the connection (generation) they were sent on
+	// pipe admits batches to the connection so that pipelining keeps per-entity
+	// order: see OrderedPipeline and pipelineFence.
+	pipe pipelineFence
 }
 
 var (
@@ -334,38 +333,61 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 		return func() []error { return nil }
 	}
 	errs := make([]error, len(events))
-	done := func() []error { return errs }
-	fillAll := func(err error) func() []error {
+	// The batch takes its place in the pipeline's epoch before anything can fail: a
+	// batch that sends nothing, or not all of it, must stop every later batch of the
+	// epoch from going out (see pipelineFence).
+	gen := t.generation()
+	pass, err := t.pipe.start(gen)
+	var leaveOnce sync.Once
+	guarded, whole := false, false
+	leave := func(answered bool) {
+		leaveOnce.Do(func() {
+			if !whole {
+				pass.spoil()
+			}
+			if guarded && t.guard != nil {
+				t.guard.leave(gen, answered)
+			}
+			pass.done()
+		})
+	}
+	fail := func(err error) func() []error {
 		for i := range errs {
 			errs[i] = err
 		}
-		return done
+		pass.spoil()
+		return func() []error {
+			leave(true)
+			return errs
+		}
 	}
-
+	if err != nil {
+		return fail(Unavailable(fmt.Errorf("publish to nats: %w: %w", nats.ErrDisconnected, err)))
+	}
 	if err := ctx.Err(); err != nil {
-		return fillAll(fmt.Errorf("publish to nats: %w", err))
+		return fail(fmt.Errorf("publish to nats: %w", err))
 	}
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
-		return fillAll(fmt.Errorf("publish to nats: %w", ctx.Err()))
+		return fail(fmt.Errorf("publish to nats: %w", ctx.Err()))
 	}
 	defer func() { <-t.sem }()
 
 	if err := t.notConnected(); err != nil {
-		return fillAll(err)
+		return fail(err)
 	}
 	if t.js != nil {
 		if err := t.ensureStream(ctx); err != nil {
-			return fillAll(err)
+			return fail(err)
 		}
 	}
-	gen, err := t.enterFence(leaseTermOf(ctx))
-	if err != nil {
-		return fillAll(err)
+	if t.guard != nil {
+		// Open the guarded connection for the batch's messages under the relay's lease
+		// term (nil: none).
+		t.guard.enter(gen, leaseTermOf(ctx))
+		guarded = true
 	}
-	var leaveOnce sync.Once
-	leave := func(answered bool) { leaveOnce.Do(func() { t.leaveFence(gen, answered) }) }
 
 	msgs := make([]*nats.Msg, len(events))
 	for i, e := range events {
@@ -387,16 +409,24 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 	}
 
 	if t.js == nil {
-		leave(t.publishCore(ctx, events, msgs, errs, gen))
+		var answered bool
+		answered, whole = t.publishCore(ctx, events, msgs, errs, gen)
+		leave(answered)
 		return func() []error { return finishBatch(events, errs) }
 	}
 	// Two batches may be in flight (the relay sends the next before awaiting this
 	// one): beyond half the async limit, a publish would stall, so await here.
 	if 2*len(msgs) > t.cfg.maxPending {
-		leave(t.publishJetStream(ctx, events, msgs, errs, gen))
+		var answered bool
+		answered, whole = t.publishJetStream(ctx, events, msgs, errs, gen)
+		leave(answered)
 		return func() []error { return finishBatch(events, errs) }
 	}
-	awaitAcks := t.sendJetStream(ctx, events, msgs, errs, gen)
+	var awaitAcks func() bool
+	awaitAcks, whole = t.sendJetStream(ctx, events, msgs, errs, gen)
+	if !whole {
+		pass.spoil() // at once: the relay may start the next batch before awaiting this one
+	}
 	return func() []error {
 		leave(awaitAcks())
 		return finishBatch(events, errs)
@@ -413,38 +443,6 @@ func (t *NATSTransport) PipelineDepth(batchSize int) int {
 		return 1
 	}
 	return max(1, t.cfg.maxPending/batchSize)
-}
-
-// enterFence admits a batch on the current connection and returns that connection's
-// generation. While batches sent on an earlier connection are still awaited, it
-// refuses as Unavailable: their events may be lost, and a later event of theirs must
-// not reach the broker first. On a guarded connection it opens the connection for the
-// batch's messages under lt, the relay's lease term (nil: none).
-func (t *NATSTransport) enterFence(lt *leaseTerm) (uint64, error) {
-	gen := t.generation()
-	t.fenceMu.Lock()
-	defer t.fenceMu.Unlock()
-	if t.outstanding == 0 {
-		t.fenceGen = gen
-	} else if gen != t.fenceGen {
-		return 0, Unavailable(fmt.Errorf("publish to nats: %w: the connection was replaced while earlier batches awaited acks", nats.ErrDisconnected))
-	}
-	t.outstanding++
-	if t.guard != nil {
-		t.guard.enter(gen, lt)
-	}
-	return gen, nil
-}
-
-// leaveFence ends a batch entered on generation gen; answered is false when some of
-// its messages got no answer from the server (see wireGuard.leave).
-func (t *NATSTransport) leaveFence(gen uint64, answered bool) {
-	t.fenceMu.Lock()
-	t.outstanding--
-	if t.guard != nil {
-		t.guard.leave(gen, answered)
-	}
-	t.fenceMu.Unlock()
 }
 
 // generation identifies the current connection: the guard's count of dialed
@@ -474,8 +472,9 @@ func (t *NATSTransport) notOnConn(gen uint64) error {
 
 // publishCore publishes msgs with core NATS on the connection of generation gen,
 // skipping events whose entity already failed, then proves delivery with one flush.
-// It reports whether the server answered for everything sent (the flush returned).
-func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered bool) {
+// It reports whether the server answered for everything sent (the flush returned),
+// and whether every message was handed to nats.go (see handedWhole).
+func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered, whole bool) {
 	var hold HoldBack
 	var sent []int
 	for i, m := range msgs {
@@ -504,8 +503,9 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		}
 		sent = append(sent, i)
 	}
+	whole = len(sent) == len(msgs) || handedWhole(errs, func(i int) bool { return slices.Contains(sent, i) })
 	if len(sent) == 0 {
-		return true
+		return true, whole
 	}
 	fctx, cancel := context.WithTimeout(ctx, t.cfg.publishTimeout)
 	defer cancel()
@@ -523,9 +523,9 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 		for _, i := range sent {
 			errs[i] = ferr
 		}
-		return answered
+		return answered, whole
 	}
-	return true
+	return true, whole
 }
 
 // WaitAvailable blocks until the connection is CONNECTED (and, in JetStream mode,
