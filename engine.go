@@ -31,6 +31,8 @@ type Engine struct {
 	wake      chan struct{} // an emit in this process: the relay looks at once
 	observers observers
 	gate      writeGate
+	// sched, when a test sets it before Start, is called at each schedPoint.
+	sched func(schedPoint)
 
 	mu      sync.Mutex
 	relay   *relay

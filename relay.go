@@ -24,6 +24,7 @@ func (r *relay) run() {
 	e := r.e
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
 	rec := newRecorder(&r.wg, func(outs []outcome) recordResult {
+		e.yieldAt(schedRecord)
 		unavailable, err := e.recordOutcomes(context.WithoutCancel(r.runCtx), r.owner, outs)
 		return recordResult{unavailable: unavailable, err: err}
 	})
@@ -72,6 +73,7 @@ loop:
 			batch, next, err = pre.wait()
 		} else {
 			cursor = r.checkResume(cursor, now)
+			e.yieldAt(schedClaim)
 			batch, next, err = e.claimDue(r.runCtx, now, cursor, r.claimLimit())
 		}
 		if err != nil {
@@ -136,7 +138,10 @@ loop:
 		full := len(batch) == e.cfg.BatchSize
 		if full {
 			limit := r.claimLimit()
-			pre.start(&r.wg, func() ([]*Event, claimCursor, error) { return e.claimDue(r.runCtx, e.now(), next, limit) })
+			pre.start(&r.wg, func() ([]*Event, claimCursor, error) {
+				e.yieldAt(schedClaim)
+				return e.claimDue(r.runCtx, e.now(), next, limit)
+			})
 		}
 		cur := r.send(batch)
 		window = append(window, cur)
@@ -292,6 +297,7 @@ func (r *relay) landAll(rec *recorder, flights []*flight, heldBack map[string]bo
 // and a context that ends when the lease does (less a margin), which transports check
 // before each message.
 func (r *relay) send(batch []*Event) *flight {
+	r.e.yieldAt(schedSend)
 	f := &flight{batch: batch, started: time.Now()}
 	ctx, ok := r.fence.context()
 	if !ok || !r.holdsLease() {
@@ -322,6 +328,7 @@ type landing struct {
 // that outcomes are recorded in batch order. Events of the entities in heldBack are
 // kept pending even if the broker took them: an earlier event of theirs failed.
 func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing {
+	r.e.yieldAt(schedLand)
 	errs := normalizeErrs(f.wait(), len(f.batch))
 	var l landing
 	for i, ev := range f.batch {

@@ -194,8 +194,10 @@ func (r *relay) keepLease() {
 	defer ticker.Stop()
 	for {
 		// The deadline counts from before the write: the stored expiry is later.
+		r.e.yieldAt(schedLease)
 		until := time.Since(r.base) + ttl
 		ok, err := r.e.acquireLease(r.runCtx, r.owner, ttl)
+		r.e.yieldAt(schedLeaseNews)
 		switch {
 		case err != nil:
 			r.e.log.Warn().Err(err).Msg("relay lease")
