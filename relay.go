@@ -32,6 +32,7 @@ func (r *relay) run() {
 	var window []*flight // sent, acks not yet awaited, oldest first (PipelinedTransport only)
 	depth, ordered := r.pipelineDepth()
 	var cursor claimCursor
+	var holder holderWatch // another lease holder, watched while Stop drains
 	// drain lands the batches in flight and waits for every background stage; it
 	// returns the recordings' results not reported yet. The caller decides where to
 	// claim next.
@@ -57,10 +58,17 @@ loop:
 		if !r.holdsLease() {
 			drain()
 			cursor = claimCursor{}
+			wakeAt := time.Now().Add(e.cfg.LeaseTTL / 3)
 			if r.draining && r.leaseElsewhere.Load() {
-				return // the relay holding the lease publishes them
+				if r.otherHolderAlive(&holder) {
+					return // a live relay holds the lease: it publishes them
+				}
+				// Not proven alive yet: look again soon, and take the lease over if
+				// it expires (the lease keeper goes on trying).
+				r.setStopWait(holder.describe(time.Now()))
+				wakeAt = time.Now().Add(holderPoll(e.cfg.LeaseTTL))
 			}
-			if !r.wait(time.Now().Add(e.cfg.LeaseTTL/3), r.leaseNews) {
+			if !r.wait(wakeAt, r.leaseNews) {
 				return
 			}
 			continue
@@ -371,6 +379,9 @@ func (r *relay) afterDrain(res recordResult, offline *offlineBackoff) bool {
 		r.e.log.Error().Err(res.err).Msg("relay: record publish outcome")
 		return r.wait(time.Now().Add(r.e.cfg.PollInterval), nil)
 	case res.unavailable != nil:
+		if r.draining {
+			r.setStopWait("waiting for the transport: " + res.unavailable.Error())
+		}
 		r.health.offline.Store(true)
 		r.health.setError(res.unavailable)
 		r.e.log.Info().Err(res.unavailable).Msg("relay: transport unavailable, waiting for connectivity (no attempts counted)")

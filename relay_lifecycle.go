@@ -36,10 +36,12 @@ type relay struct {
 	// in-process deadline.
 	base       time.Time
 	leaseUntil atomic.Int64 // since base; 0 when not held
-	// leaseElsewhere: the last attempt found the lease held by another, live relay.
+	// leaseElsewhere: the last attempt found the lease held by another relay.
 	leaseElsewhere atomic.Bool
 	// fence is up while the lease is ours; every send runs under it.
-	fence       leaseFence
+	fence leaseFence
+	// stopWait says what a draining Stop is waiting for, for its error if ctx ends.
+	stopWait    atomic.Pointer[string]
 	stopOnce    sync.Once
 	releaseOnce sync.Once
 	releaseErr  error
@@ -102,13 +104,16 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Stop publishes every event that was due when it was called, then stops the relay and
 // gives up the lease so another relay can take over at once. To do so it waits, as long
-// as ctx allows, for the lease (unless another live relay holds it: that one
-// publishes) and for the transport to be available, then sweeps the outbox once more
-// from its first pending event. Events that fail are scheduled for a retry as usual and
-// not retried by Stop. If ctx ends first, the publish in flight is cancelled; its events
-// stay pending and are published again later (JetStream drops the re-send by its
-// Nats-Msg-Id), and Stop returns ctx's error. Stop before Start, and Stop twice, return
-// nil. Close calls Stop with a 10-second context.
+// as ctx allows, for the lease and for the transport to be available, then sweeps the
+// outbox once more from its first pending event. A lease held by another relay is left
+// to it only once it proves alive by renewing the lease while Stop watches (it renews
+// every LeaseTTL/3): a lease left by a killed process is waited out and taken over.
+// Events that fail are scheduled for a retry as usual and not retried by Stop. If ctx
+// ends first, the publish in flight is cancelled; its events stay pending and are
+// published again later (JetStream drops the re-send by its Nats-Msg-Id), and Stop
+// returns an error wrapping ctx's that says how many events are pending and what it
+// waited for. Stop before Start, and Stop twice, return nil. Close calls Stop with a
+// 10-second context.
 func (e *Engine) Stop(ctx context.Context) error {
 	// The relay stays registered until it has ended, so that a concurrent Stop (or
 	// Close) waits for it too instead of closing the database under it.
@@ -126,7 +131,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		r.cancel()
 		<-r.finished
-		err = fmt.Errorf("stop relay: %w", ctx.Err())
+		err = r.stopError(ctx)
 	}
 	r.cancel()
 	r.releaseOnce.Do(func() {
@@ -147,6 +152,24 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 func (r *relay) stop() { r.stopOnce.Do(func() { close(r.stopping) }) }
+
+// setStopWait records what a draining Stop waits for.
+func (r *relay) setStopWait(why string) { r.stopWait.Store(&why) }
+
+// stopError is Stop's error when its context ended before the due events were
+// published: how many are still pending and what Stop was waiting for.
+func (r *relay) stopError(ctx context.Context) error {
+	detail := ""
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if c, err := readCounters(readCtx, r.e.reader); err == nil {
+		detail = fmt.Sprintf(": %d events still pending (kept for the next start)", c.pending)
+	}
+	if why := r.stopWait.Load(); why != nil {
+		detail += "; " + *why
+	}
+	return fmt.Errorf("stop relay: %w%s", ctx.Err(), detail)
+}
 
 // clearStoppedRelay finishes off a relay that its Start context stopped, so that
 // Start can run a new one instead of doing nothing.
