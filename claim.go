@@ -27,6 +27,9 @@ type claimCursor struct {
 	// truncated: the scan stopped at maxClaimScan rows before the end, so due events
 	// may lie beyond after.
 	truncated bool
+	// cut: the batch was cut short at the most a batch may cost (maxBatchCost): more
+	// due events follow right after it, as after a full batch.
+	cut bool
 	// resumable: a sweep that starts at after instead of the first pending event,
 	// valid while the counters' generation is still generation and nextDue has not come.
 	resumable  bool
@@ -68,7 +71,7 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 	latest := nowNanos + int64(e.maxDelay())
 	if len(cur.blocked) == 0 {
 		// Nothing held back so far: one query usually does it.
-		batch, ok, err := e.claimPage(ctx, nowNanos, latest, cur.after, maxID)
+		batch, cut, ok, err := e.claimPage(ctx, nowNanos, latest, cur.after, maxID)
 		if err != nil {
 			return nil, cur, err
 		}
@@ -76,6 +79,7 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 			if len(batch) > 0 {
 				next.after = batch[len(batch)-1].ID
 			}
+			next.cut = cut
 			return batch, next, nil
 		}
 	}
@@ -119,9 +123,15 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 	// The scan stopped at maxClaimScan rows, before the end and before a full batch:
 	// due events may lie further on.
 	next.truncated = !reachedEnd && len(ids) < e.cfg.BatchSize
-	batch, err := e.pendingEvents(ctx, ids)
+	batch, cut, err := e.pendingEvents(ctx, ids)
 	if err != nil {
 		return nil, cur, err
+	}
+	if cut {
+		// Go on right after the last event taken. Entities found held back further on
+		// stay in blocked: that only delays their earlier due events to the next
+		// sweep, never sends a later one first.
+		next.after, next.cut, next.truncated = batch[len(batch)-1].ID, true, false
 	}
 	return batch, next, nil
 }
@@ -130,31 +140,36 @@ func (e *Engine) claimDue(ctx context.Context, now time.Time, cur claimCursor, m
 // one query: the usual claim, when no event waits for a retry. ok is false, and the
 // events are dropped, when one of them is not due yet: the entity of such an event
 // must be held back, which the index-only scan of claimDue does without reading the
-// payloads of its later events.
-func (e *Engine) claimPage(ctx context.Context, nowNanos, latest, after, maxID int64) (batch []*Event, ok bool, err error) {
+// payloads of its later events. cut reports a batch cut short at maxBatchCost.
+func (e *Engine) claimPage(ctx context.Context, nowNanos, latest, after, maxID int64) (batch []*Event, cut, ok bool, err error) {
 	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
 		pendingWhere+" AND id > ? AND id <= ? ORDER BY id LIMIT ?", after, maxID, e.cfg.BatchSize)
 	if err != nil {
-		return nil, false, fmt.Errorf("claim batch: %w", err)
+		return nil, false, false, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
 	batch = make([]*Event, 0, e.cfg.BatchSize)
 	evs := make([]Event, e.cfg.BatchSize) // one allocation for the whole batch
+	var cost int64
 	for len(batch) < len(evs) && rows.Next() {
 		ev := &evs[len(batch)]
 		nextAt, err := scanEvent(rows, ev)
 		if err != nil {
-			return nil, false, fmt.Errorf("claim batch: %w", err)
+			return nil, false, false, fmt.Errorf("claim batch: %w", err)
 		}
 		if nextAt > nowNanos && nextAt <= latest {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
 		batch = append(batch, ev)
+		if cost += eventCost(ev); cost >= e.maxBatchCost() && len(batch) < len(evs) {
+			cut = true
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("claim batch: %w", err)
+		return nil, false, false, fmt.Errorf("claim batch: %w", err)
 	}
-	return batch, true, nil
+	return batch, cut, true, nil
 }
 
 // maxDelay is the furthest ahead edgeoutbox ever schedules an event.
@@ -194,10 +209,10 @@ func (e *Engine) pendingKeys(ctx context.Context, after, maxID int64, limit int)
 }
 
 // pendingEvents reads the events with the given ids (ascending), in id order, skipping
-// any that is no longer pending.
-func (e *Engine) pendingEvents(ctx context.Context, ids []int64) ([]*Event, error) {
+// any that is no longer pending, and stopping (cut) once they cost maxBatchCost.
+func (e *Engine) pendingEvents(ctx context.Context, ids []int64) (batch []*Event, cut bool, err error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	match, args := "id IN (SELECT value FROM json_each(?))", []any{idList(ids)}
 	if first, last := ids[0], ids[len(ids)-1]; last-first+1 == int64(len(ids)) {
@@ -206,21 +221,26 @@ func (e *Engine) pendingEvents(ctx context.Context, ids []int64) ([]*Event, erro
 	rows, err := e.reader.QueryContext(ctx, "SELECT "+eventColumns+" FROM edgeoutbox_events WHERE "+
 		match+" AND "+pendingWhere+" ORDER BY id", args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
+		return nil, false, fmt.Errorf("claim batch: %w", err)
 	}
 	defer rows.Close()
-	batch := make([]*Event, 0, len(ids))
+	batch = make([]*Event, 0, len(ids))
+	var cost int64
 	for rows.Next() {
 		ev := new(Event)
 		if _, err := scanEvent(rows, ev); err != nil {
-			return nil, fmt.Errorf("claim batch: %w", err)
+			return nil, false, fmt.Errorf("claim batch: %w", err)
 		}
 		batch = append(batch, ev)
+		if cost += eventCost(ev); cost >= e.maxBatchCost() && ev.ID != ids[len(ids)-1] {
+			cut = true
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
+		return nil, false, fmt.Errorf("claim batch: %w", err)
 	}
-	return batch, nil
+	return batch, cut, nil
 }
 
 // decodeMetadata decodes metadata that edgeoutbox itself encoded.

@@ -95,12 +95,14 @@ func scanEvent(rows *sql.Rows, ev *Event, extra ...any) (nextAt int64, err error
 	var entityVersion sql.NullInt64
 	var payload []byte
 	var metadata []byte
-	var occurred, created int64
-	dest := append([]any{&ev.ID, &ev.IdempotencyKey, &ev.Name, &ev.Type, &ev.Version, &ev.Entity.Class, &ev.Entity.ID,
-		&entityVersion, &payload, &metadata, &occurred, &created, &ev.Attempts, &nextAt}, extra...)
+	// Integers scan into int64: database/sql converts into an int through a string.
+	var occurred, created, version, attempts int64
+	dest := append([]any{&ev.ID, &ev.IdempotencyKey, &ev.Name, &ev.Type, &version, &ev.Entity.Class, &ev.Entity.ID,
+		&entityVersion, &payload, &metadata, &occurred, &created, &attempts, &nextAt}, extra...)
 	if err := rows.Scan(dest...); err != nil {
 		return 0, err
 	}
+	ev.Version, ev.Attempts = int(version), int(attempts)
 	if entityVersion.Valid {
 		v := entityVersion.Int64
 		ev.Entity.Version = &v

@@ -29,6 +29,7 @@ type outcome struct {
 	batch   []*Event
 	errs    []error
 	started time.Time
+	cost    int64 // batchCost(batch): what the recorder holds while it waits
 }
 
 // recordOutcomes records the outcomes of several batches, in order, in one

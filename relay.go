@@ -23,13 +23,13 @@ func (r *relay) run() {
 	defer r.wg.Done()
 	e := r.e
 	offline := newOfflineBackoff(e.cfg.OfflineProbeInterval)
-	rec := newRecorder(&r.wg, func(outs []outcome) recordResult {
+	rec := newRecorder(&r.wg, e.cfg.MaxInFlightBytes, func(outs []outcome) recordResult {
 		e.yieldAt(schedRecord)
 		unavailable, err := e.recordOutcomes(context.WithoutCancel(r.runCtx), r.owner, outs)
 		return recordResult{unavailable: unavailable, err: err}
 	})
 	var pre prefetcher
-	var window []*flight // sent, acks not yet awaited, oldest first (PipelinedTransport only)
+	var window flightWindow // sent, acks not yet awaited, oldest first (PipelinedTransport only)
 	depth, ordered := r.pipelineDepth()
 	var cursor claimCursor
 	var holder holderWatch // another lease holder, watched while Stop drains
@@ -38,8 +38,7 @@ func (r *relay) run() {
 	// claim next.
 	drain := func() recordResult {
 		pre.drop()
-		r.landAll(rec, window, nil)
-		window = nil
+		r.landAll(rec, window.takeAll(), nil)
 		return rec.wait()
 	}
 	defer drain()
@@ -101,7 +100,7 @@ loop:
 			switch {
 			case next.truncated:
 				cursor = next // only events waiting for a retry so far: look further, at once
-			case len(window) > 0 || rec.busy():
+			case window.len() > 0 || rec.busy():
 				// Look again from the start once everything in flight is recorded.
 				res := drain()
 				cursor = claimCursor{}
@@ -126,14 +125,12 @@ loop:
 			}
 			continue
 		}
-		if !ordered && sharesEntity(window, batch) {
+		if !ordered && sharesEntity(window.flights, batch) {
 			// A later event of an entity must not reach the broker before the outcome
 			// of its earlier one is known: land the batch in flight first. (An
 			// OrderedPipeline delivers in order on one connection and fences
 			// reconnects, so there the broker learns each fate before the next event.)
-			prev := window
-			window = nil
-			if l := r.landAll(rec, prev, nil); !l.ok {
+			if l := r.landAll(rec, window.takeAll(), nil); !l.ok {
 				// batch was claimed as if prev went through: claim again from the start.
 				res := drain()
 				cursor = claimCursor{}
@@ -143,7 +140,7 @@ loop:
 				continue
 			}
 		}
-		full := len(batch) == e.cfg.BatchSize
+		full := len(batch) == e.cfg.BatchSize || next.cut
 		if full {
 			limit := r.claimLimit()
 			pre.start(&r.wg, func() ([]*Event, claimCursor, error) {
@@ -152,16 +149,16 @@ loop:
 			})
 		}
 		cur := r.send(batch)
-		window = append(window, cur)
-		for len(window) > 1 && (len(window) >= depth || !full || !cur.pipelined) {
-			prev := window[0]
-			window = window[1:]
+		window.push(cur)
+		// Land the oldest flights while the window is deep enough, or the batches in
+		// flight (sent, or landed and not yet recorded) cost more than the budget.
+		for window.len() > 1 && (window.len() >= depth || window.bytes+rec.bytes() > e.cfg.MaxInFlightBytes || !full || !cur.pipelined) {
+			prev := window.pop()
 			if l := r.land(rec, prev, nil); !l.ok {
 				// The rest went out before prev's failure was known (sharing no entity
 				// with prev, or in order behind it on one connection); land them,
 				// holding back the failed entities, then start over.
-				r.landAll(rec, window, l.failed)
-				window = nil
+				r.landAll(rec, window.takeAll(), l.failed)
 				res := drain()
 				cursor = claimCursor{}
 				if !r.afterDrain(res, offline) {
@@ -174,7 +171,7 @@ loop:
 			cursor = next
 			continue
 		}
-		window = nil
+		window.takeAll() // cur alone: land it here
 		l := r.land(rec, cur, nil)
 		if l.ok && !l.recordFailed && (full || next.truncated) {
 			cursor = next // the prefetched batch, or the rest of a long scan, comes next
@@ -237,6 +234,7 @@ func (r *relay) claimLimit() int64 {
 // flight is a batch sent to the transport whose outcome may not be known yet.
 type flight struct {
 	batch     []*Event
+	cost      int64 // batchCost(batch)
 	wait      func() []error
 	started   time.Time
 	pipelined bool // the acks are still on their way
@@ -306,7 +304,7 @@ func (r *relay) landAll(rec *recorder, flights []*flight, heldBack map[string]bo
 // before each message.
 func (r *relay) send(batch []*Event) *flight {
 	r.e.yieldAt(schedSend)
-	f := &flight{batch: batch, started: time.Now()}
+	f := &flight{batch: batch, cost: batchCost(batch), started: time.Now()}
 	ctx, ok := r.fence.context()
 	if !ok || !r.holdsLease() {
 		errs := make([]error, len(batch))
@@ -362,7 +360,7 @@ func (r *relay) land(rec *recorder, f *flight, heldBack map[string]bool) landing
 		l.recordFailed, l.ok = true, false
 	}
 	r.noteOutcome(errs)
-	rec.add(outcome{batch: f.batch, errs: errs, started: f.started})
+	rec.add(outcome{batch: f.batch, errs: errs, started: f.started, cost: dropBodies(f.batch)})
 	return l
 }
 
@@ -465,17 +463,19 @@ const maxQueuedOutcomes = 8
 // SyncFull) for every batch that landed meanwhile, however deep the pipeline.
 type recorder struct {
 	wg     *sync.WaitGroup
+	budget int64 // the cost the queue and the transaction may hold together
 	record func([]outcome) recordResult
 
 	mu      sync.Mutex
 	changed sync.Cond // signalled when the queue is taken or the goroutine ends
 	queue   []outcome
+	held    int64        // the cost of the queued outcomes and of those being recorded
 	running bool         // the recording goroutine runs
 	res     recordResult // merged results not yet reported
 }
 
-func newRecorder(wg *sync.WaitGroup, record func([]outcome) recordResult) *recorder {
-	rc := &recorder{wg: wg, record: record}
+func newRecorder(wg *sync.WaitGroup, budget int64, record func([]outcome) recordResult) *recorder {
+	rc := &recorder{wg: wg, budget: budget, record: record}
 	rc.changed.L = &rc.mu
 	return rc
 }
@@ -486,15 +486,24 @@ func (rc *recorder) busy() bool {
 	return rc.running || len(rc.queue) > 0
 }
 
+// bytes is the cost of the outcomes queued or being recorded.
+func (rc *recorder) bytes() int64 {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.held
+}
+
 // add queues o for recording after every outcome queued before it, waiting while
-// maxQueuedOutcomes are already queued.
+// maxQueuedOutcomes are already queued or o would take what the recorder holds past
+// its budget (an outcome alone is always taken).
 func (rc *recorder) add(o outcome) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	for len(rc.queue) >= maxQueuedOutcomes {
+	for len(rc.queue) >= maxQueuedOutcomes || (rc.held > 0 && rc.held+o.cost > rc.budget) {
 		rc.changed.Wait()
 	}
 	rc.queue = append(rc.queue, o)
+	rc.held += o.cost
 	if !rc.running {
 		rc.running = true
 		rc.wg.Add(1)
@@ -513,8 +522,14 @@ func (rc *recorder) loop() {
 		rc.changed.Broadcast()
 		rc.mu.Unlock()
 		res := rc.record(outs)
+		var done int64
+		for _, o := range outs {
+			done += o.cost
+		}
 		rc.mu.Lock()
+		rc.held -= done
 		rc.res.merge(res)
+		rc.changed.Broadcast()
 	}
 	rc.running = false
 	rc.changed.Broadcast()

@@ -7,6 +7,10 @@ import "context"
 // Unavailable (no attempt is counted; the relay waits) and hopeless events with
 // Permanent (dead-lettered at once); any other error counts an attempt and is retried
 // with backoff.
+//
+// The *Event belongs to the relay: a transport must not keep it, or its Payload and
+// Metadata, once Publish (or a batch's wait) has returned; copy what it needs. The
+// relay lets go of an event's payload as soon as its outcome is known.
 type Transport interface {
 	Publish(ctx context.Context, event *Event) error
 }
