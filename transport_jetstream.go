@@ -10,17 +10,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// publishJetStream publishes msgs asynchronously in chunks of at most maxPending and
-// waits for every ack of a chunk before the next. Each future is judged on its own: a
-// disconnect fails every pending ack with nats.ErrDisconnected although the server
-// may have stored some of them, which is why Nats-Msg-Id must be stable per event.
-// It reports whether every message sent got an answer, and whether every message was
-// handed to nats.go (see sendJetStream).
-func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered, whole bool) {
+// publishJetStream publishes events asynchronously in chunks of at most maxPending
+// and waits for every ack of a chunk before the next. Each future is judged on its
+// own: a disconnect fails every pending ack with nats.ErrDisconnected although the
+// server may have stored some of them, which is why Nats-Msg-Id must be stable per
+// event. It reports whether every message sent got an answer, and whether every
+// event was handed to nats.go (see sendJetStream).
+func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, errs []error, gen uint64) (answered, whole bool) {
 	answered, whole = true, true
-	for start := 0; start < len(msgs); start += t.cfg.maxPending {
-		end := min(start+t.cfg.maxPending, len(msgs))
-		await, chunkWhole := t.sendJetStream(ctx, events[start:end], msgs[start:end], errs[start:end], gen)
+	for start := 0; start < len(events); start += t.cfg.maxPending {
+		end := min(start+t.cfg.maxPending, len(events))
+		await, chunkWhole := t.sendJetStream(ctx, events[start:end], errs[start:end], gen)
 		if !await() {
 			answered = false
 		}
@@ -29,49 +29,49 @@ func (t *NATSTransport) publishJetStream(ctx context.Context, events []*Event, m
 	return answered, whole
 }
 
-// sendJetStream sends at most maxPending messages asynchronously on the connection of
+// sendJetStream sends at most maxPending events asynchronously on the connection of
 // generation gen, skipping events whose entity already failed, and returns a function
 // that awaits every ack and fills in errs. Nothing waits for an ack before it returns.
 // awaitAcks reports whether every message sent got an answer that proves nats.go
 // wrote it or dropped it with its connection: false when an ack was given up on (the
 // context ended, or the async publish timed out), since the message may then still
-// sit in nats.go's buffer. whole reports whether every message was handed to nats.go
+// sit in nats.go's buffer. whole reports whether every event was handed to nats.go
 // (see handedWhole).
-func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (awaitAcks func() (answered bool), whole bool) {
-	var pubOpts []jetstream.PublishOpt
+func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, errs []error, gen uint64) (awaitAcks func() (answered bool), whole bool) {
+	// nats.go re-publishes a message answered "no responders" on its own, 250 ms
+	// later, after the messages sent since: an entity's earlier event would reach the
+	// stream after its later ones. The relay re-sends it instead, in order.
+	pubOpts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 	if t.cfg.stream != nil {
 		pubOpts = append(pubOpts, jetstream.WithExpectStream(t.cfg.stream.Name))
 	}
 	memo := new(readyMemo)
 	var hold HoldBack
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for i := range msgs {
-		if errs[i] != nil {
-			hold.Fail(events[i], errs[i])
+	futures := make([]jetstream.PubAckFuture, len(events))
+	for i, ev := range events {
+		if errs[i] = hold.Check(ev); errs[i] != nil {
 			continue
 		}
-		if errs[i] = hold.Check(events[i]); errs[i] != nil {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			// The relay's lease is ending (or Stop's context): send nothing more.
-			errs[i] = fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err)
-			hold.Fail(events[i], errs[i])
-			continue
-		}
-		if err := t.notOnConn(gen); err != nil {
-			// Lost the connection mid-batch: send nothing more of it, on any connection.
+		m, err := t.build.build(t, ev)
+		switch {
+		case err != nil:
 			errs[i] = err
-			hold.Fail(events[i], err)
-			continue
+		case ctx.Err() != nil:
+			// The relay's lease is ending (or Stop's context): send nothing more.
+			errs[i] = fmt.Errorf("publish event %d (%s) to jetstream: %w", ev.ID, ev.Name, ctx.Err())
+		default:
+			// Lost the connection mid-batch: send nothing more of it, on any connection.
+			if errs[i] = t.notOnConn(gen); errs[i] == nil {
+				if f, err := t.js.PublishMsgAsync(m, pubOpts...); err != nil {
+					errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", ev.ID, ev.Name, err), memo)
+				} else {
+					futures[i] = f
+				}
+			}
 		}
-		f, err := t.js.PublishMsgAsync(msgs[i], pubOpts...)
-		if err != nil {
-			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", events[i].ID, events[i].Name, err), memo)
-			hold.Fail(events[i], errs[i])
-			continue
+		if errs[i] != nil {
+			hold.Fail(ev, errs[i])
 		}
-		futures[i] = f
 	}
 	whole = handedWhole(errs, func(i int) bool { return futures[i] != nil })
 	return func() (answered bool) {

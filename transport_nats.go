@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,8 +88,10 @@ type NATSTransport struct {
 	js    jetstream.JetStream // nil in core mode
 
 	// sem serialises batches so that JetStream chunks never exceed maxPending (a
-	// stalled async publish fails) and core flushes cover whole batches.
-	sem chan struct{}
+	// stalled async publish fails) and core flushes cover whole batches. The holder
+	// builds its messages with build.
+	sem   chan struct{}
+	build msgBuilder
 
 	mu            sync.Mutex
 	streamEnsured bool
@@ -288,20 +289,6 @@ func NewNATSTransport(nc *nats.Conn, opts ...NATSOption) (*NATSTransport, error)
 	return t, nil
 }
 
-// message builds the message of e in the configured layout.
-func (t *NATSTransport) message(subject string, e *Event) (*nats.Msg, error) {
-	if t.cfg.layout.Layout == envelope.LayoutEnvelopeHeaders {
-		return natsMessage(subject, e) // the default, on its allocation-lean path
-	}
-	env := envelopeOf(e)
-	h := make(nats.Header, 16)
-	body, err := t.cfg.layout.Encode(&env, func(k, v string) { h[k] = append(h[k], v) })
-	if err != nil {
-		return nil, err
-	}
-	return &nats.Msg{Subject: subject, Header: h, Data: body}, nil
-}
-
 // Conn returns the connection the transport publishes through.
 func (t *NATSTransport) Conn() *nats.Conn { return t.nc }
 
@@ -389,41 +376,22 @@ func (t *NATSTransport) StartBatch(ctx context.Context, events []*Event) (wait f
 		guarded = true
 	}
 
-	msgs := make([]*nats.Msg, len(events))
-	for i, e := range events {
-		if e == nil {
-			errs[i] = Permanent(errors.New("publish to nats: nil event"))
-			continue
-		}
-		subject := t.cfg.subject(e)
-		if err := validSubject(subject); err != nil {
-			errs[i] = Permanent(fmt.Errorf("publish event %d (%s): subject %q: %w", e.ID, e.Name, subject, err))
-			continue
-		}
-		m, err := t.message(subject, e)
-		if err != nil {
-			errs[i] = Permanent(err)
-			continue
-		}
-		msgs[i] = m
-	}
-
 	if t.js == nil {
 		var answered bool
-		answered, whole = t.publishCore(ctx, events, msgs, errs, gen)
+		answered, whole = t.publishCore(ctx, events, errs, gen)
 		leave(answered)
 		return func() []error { return finishBatch(events, errs) }
 	}
 	// Two batches may be in flight (the relay sends the next before awaiting this
 	// one): beyond half the async limit, a publish would stall, so await here.
-	if 2*len(msgs) > t.cfg.maxPending {
+	if 2*len(events) > t.cfg.maxPending {
 		var answered bool
-		answered, whole = t.publishJetStream(ctx, events, msgs, errs, gen)
+		answered, whole = t.publishJetStream(ctx, events, errs, gen)
 		leave(answered)
 		return func() []error { return finishBatch(events, errs) }
 	}
 	var awaitAcks func() bool
-	awaitAcks, whole = t.sendJetStream(ctx, events, msgs, errs, gen)
+	awaitAcks, whole = t.sendJetStream(ctx, events, errs, gen)
 	if !whole {
 		pass.spoil() // at once: the relay may start the next batch before awaiting this one
 	}
@@ -470,41 +438,41 @@ func (t *NATSTransport) notOnConn(gen uint64) error {
 	return nil
 }
 
-// publishCore publishes msgs with core NATS on the connection of generation gen,
+// publishCore publishes events with core NATS on the connection of generation gen,
 // skipping events whose entity already failed, then proves delivery with one flush.
 // It reports whether the server answered for everything sent (the flush returned),
-// and whether every message was handed to nats.go (see handedWhole).
-func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs []*nats.Msg, errs []error, gen uint64) (answered, whole bool) {
+// and whether every event was handed to nats.go (see handedWhole).
+func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, errs []error, gen uint64) (answered, whole bool) {
 	var hold HoldBack
-	var sent []int
-	for i, m := range msgs {
-		if errs[i] != nil {
-			hold.Fail(events[i], errs[i])
+	sent := make([]bool, len(events))
+	nsent := 0
+	for i, ev := range events {
+		if errs[i] = hold.Check(ev); errs[i] != nil {
 			continue
 		}
-		if errs[i] = hold.Check(events[i]); errs[i] != nil {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			// The relay's lease is ending (or Stop's context): send nothing more.
-			errs[i] = fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err)
-			hold.Fail(events[i], errs[i])
-			continue
-		}
-		if err := t.notOnConn(gen); err != nil {
+		m, err := t.build.build(t, ev)
+		switch {
+		case err != nil:
 			errs[i] = err
-			hold.Fail(events[i], err)
+		case ctx.Err() != nil:
+			// The relay's lease is ending (or Stop's context): send nothing more.
+			errs[i] = fmt.Errorf("publish event %d (%s) to nats: %w", ev.ID, ev.Name, ctx.Err())
+		default:
+			if errs[i] = t.notOnConn(gen); errs[i] == nil {
+				if err := t.nc.PublishMsg(m); err != nil {
+					errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", ev.ID, ev.Name, err), nil)
+				}
+			}
+		}
+		if errs[i] != nil {
+			hold.Fail(ev, errs[i])
 			continue
 		}
-		if err := t.nc.PublishMsg(m); err != nil {
-			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", events[i].ID, events[i].Name, err), nil)
-			hold.Fail(events[i], errs[i])
-			continue
-		}
-		sent = append(sent, i)
+		sent[i] = true
+		nsent++
 	}
-	whole = len(sent) == len(msgs) || handedWhole(errs, func(i int) bool { return slices.Contains(sent, i) })
-	if len(sent) == 0 {
+	whole = handedWhole(errs, func(i int) bool { return sent[i] })
+	if nsent == 0 {
 		return true, whole
 	}
 	fctx, cancel := context.WithTimeout(ctx, t.cfg.publishTimeout)
@@ -518,10 +486,12 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, msgs [
 			ferr = fmt.Errorf("flush nats: %w", ctx.Err())
 		} else {
 			// Outcome unknown: the server may have some of the batch.
-			ferr = Unavailable(fmt.Errorf("flush nats (batch of %d not confirmed): %w", len(sent), err))
+			ferr = Unavailable(fmt.Errorf("flush nats (batch of %d not confirmed): %w", nsent, err))
 		}
-		for _, i := range sent {
-			errs[i] = ferr
+		for i := range sent {
+			if sent[i] {
+				errs[i] = ferr
+			}
 		}
 		return answered, whole
 	}

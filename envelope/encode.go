@@ -19,8 +19,14 @@ import (
 // JSON, it falls back to encoding/json, which repairs strings and rejects a bad
 // payload with an error.
 func Marshal(env *Envelope) ([]byte, error) {
-	b := make([]byte, 0, 256+len(env.Payload))
-	b = append(b, `{"id":`...)
+	return AppendMarshal(make([]byte, 0, 256+len(env.Payload)), env)
+}
+
+// AppendMarshal appends the JSON body of env (see [Marshal]) to dst and returns the
+// extended buffer, so that a sender can encode every message into one buffer.
+func AppendMarshal(dst []byte, env *Envelope) ([]byte, error) {
+	start := len(dst)
+	b := append(dst, `{"id":`...)
 	b = strconv.AppendInt(b, env.ID, 10)
 	b = append(b, `,"idempotency_key":`...)
 	b = jsonenc.AppendString(b, env.IdempotencyKey)
@@ -67,7 +73,7 @@ func Marshal(env *Envelope) ([]byte, error) {
 	b = append(b, `,"occurred_at":"`...)
 	b = env.OccurredAt.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `"}`...)
-	if json.Valid(b) && utf8.Valid(b) {
+	if body := b[start:]; json.Valid(body) && utf8.Valid(body) {
 		return b, nil
 	}
 	fallback := *env
@@ -79,5 +85,5 @@ func Marshal(env *Envelope) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope of event %d (%s): %w", env.ID, env.Name, err)
 	}
-	return body, nil
+	return append(b[:start], body...), nil
 }
