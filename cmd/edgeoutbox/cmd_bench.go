@@ -14,7 +14,7 @@ import (
 func benchCommand() *command {
 	return &command{
 		Name:    "bench",
-		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog|link] [--sizes N,N,...] [--rounds N] [--quick] [--link-backlog N] [--rtt MS,...] [--json]",
+		Args:    "[--events N] [--backlog N] [--reps N] [--only emit|drain|nats|kafka|backlog|link|memory] [--sizes N,N,...] [--rounds N] [--quick] [--link-backlog N] [--rtt MS,...] [--memory-events N] [--memory-large N] [--json]",
 		Summary: "measure the library against raw SQLite, JetStream and Kafka baselines in one run",
 		Details: `Each line compares the library with a baseline measured in the same run on the
 same machine, so the ratio means something even on a busy, shared machine: Emit
@@ -49,7 +49,16 @@ event of the relay against the raw SQLite drain plus raw JetStream publishing.
 The broker runs in its own process, built with "go build" from the module cache
 (so run it from a checkout of this module; elsewhere it falls back to an
 in-process broker and says so), and its CPU time is counted apart. With --json it
-prints one object holding comparisons, wire and cpu.`,
+prints one object holding comparisons, wire and cpu.
+
+--only memory (not part of the default run) measures what draining costs in memory:
+a backlog of --memory-events events with ~200-byte payloads, then one of
+--memory-large events with 64 KB payloads, each drained to JetStream by a small
+program of its own (internal/bench/drainchild, built with "go build": run it from a
+checkout of this module) through DialNATS and the NATS transport, with nats-server in
+another process. It prints the drain rate, the peak resident set size sampled every
+100 ms (and the kernel's high-water mark) and the peak Go heap. The 1000000-event
+backlog needs about 1 GB of temporary disk.`,
 		run: runBench,
 	}
 }
@@ -68,13 +77,15 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 	events := fs.Int("events", 50000, "events per emit measurement")
 	backlog := fs.Int("backlog", 200000, "events in each drain backlog")
 	reps := fs.Int("reps", 3, "runs of each side; the best is kept")
-	only := fs.String("only", "", "run one group: emit, drain, nats, kafka, backlog or link")
+	only := fs.String("only", "", "run one group: emit, drain, nats, kafka, backlog, link or memory")
 	sizes := fs.String("sizes", "", "pending backlogs the backlog group measures, smallest first (default 0,100000,1000000)")
 	rounds := fs.Int("rounds", 0, "rounds of the backlog group, sizes alternating, best kept (default 2)")
 	quick := fs.Bool("quick", false, "small sizes everywhere: checks that the benchmarks run, measures nothing")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	linkBacklog := fs.Int("link-backlog", 100000, "events in the link benchmark's backlog")
 	rttList := fs.String("rtt", "0,20,100,300", "round trips of the link benchmark, in milliseconds")
+	memEvents := fs.Int("memory-events", 1000000, "events of ~200 B in the memory benchmark's first backlog")
+	memLarge := fs.Int("memory-large", 10000, "events of 64 KB in the memory benchmark's second backlog (0: none)")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -86,13 +97,17 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return usageErrorf(cmd, fs, "--events must be at least 100, --backlog at least 1000, --reps and --rounds at least 1")
 	}
 	switch *only {
-	case "", "emit", "drain", "nats", "kafka", "backlog", "link":
+	case "", "emit", "drain", "nats", "kafka", "backlog", "link", "memory":
 	default:
-		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats, kafka, backlog or link", *only)
+		return usageErrorf(cmd, fs, "--only %q: use emit, drain, nats, kafka, backlog, link or memory", *only)
+	}
+	if *memEvents < 1000 || *memLarge < 0 {
+		return usageErrorf(cmd, fs, "--memory-events must be at least 1000 and --memory-large not negative")
 	}
 	opts := bench.DefaultBacklogOptions()
 	if *quick {
 		*events, *backlog, *reps = 1000, 2000, 1
+		*memEvents, *memLarge = 2000, 20
 		opts = bench.QuickBacklogOptions()
 	}
 	if *rounds > 0 {
@@ -119,6 +134,19 @@ func runBench(ctx context.Context, c *cli, cmd *command, args []string) error {
 			return fmt.Errorf("link benchmark: %w", err)
 		}
 		return printLink(c, rep, *asJSON)
+	}
+
+	if *only == "memory" {
+		cases := []bench.MemoryCase{{Events: *memEvents, PayloadBytes: 200}}
+		if *memLarge > 0 {
+			cases = append(cases, bench.MemoryCase{Events: *memLarge, PayloadBytes: 64 << 10})
+		}
+		logf := func(format string, args ...any) { fmt.Fprintf(c.stderr, format+"\n", args...) }
+		drains, err := bench.MemorySuite(ctx, dir, cases, logf)
+		if err != nil {
+			return fmt.Errorf("memory benchmark: %w", err)
+		}
+		return printMemory(c, drains, *asJSON)
 	}
 
 	var all []bench.Comparison
@@ -264,4 +292,32 @@ func printLink(c *cli, rep bench.LinkReport, asJSON bool) error {
 		fmt.Fprintln(c.stdout, "\nnote:", rep.Note)
 	}
 	return nil
+}
+
+// memoryJSON is one drain of bench --only memory --json.
+type memoryJSON struct {
+	Events       int     `json:"events"`
+	PayloadBytes int     `json:"payload_bytes"`
+	PeakRSS      int64   `json:"peak_rss_bytes"`
+	HighWater    int64   `json:"high_water_rss_bytes"`
+	PeakHeap     int64   `json:"peak_heap_bytes"`
+	Rate         float64 `json:"events_per_second"`
+	Note         string  `json:"note,omitempty"`
+}
+
+func printMemory(c *cli, drains []bench.MemoryDrain, asJSON bool) error {
+	if !asJSON {
+		for _, d := range drains {
+			fmt.Fprintln(c.stdout, d)
+		}
+		return nil
+	}
+	out := make([]memoryJSON, len(drains))
+	for i, d := range drains {
+		out[i] = memoryJSON{Events: d.Events, PayloadBytes: d.PayloadBytes, PeakRSS: d.PeakRSS, HighWater: d.HighWater,
+			PeakHeap: d.PeakHeap, Rate: d.Rate(), Note: d.Note}
+	}
+	return writeJSON(c.stdout, struct {
+		Memory []memoryJSON `json:"memory"`
+	}{out})
 }
