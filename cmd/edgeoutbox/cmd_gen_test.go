@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +267,65 @@ func TestEmbeddedCopyDriftNamesItsFile(t *testing.T) {
 	mustRun(t, args...)
 	if out, err := runApp(); err != nil || !strings.Contains(out, "opened") {
 		t.Fatalf("app after running the named command: %v\n%s", err, out)
+	}
+}
+
+// TestRefusedGenChangesNothing: a package that declares a name the generated code
+// needs (CowFed, the inputs struct of cow_fed) is refused, and the refused command
+// leaves the schema file and the generated code exactly as they were, or absent.
+func TestRefusedGenChangesNothing(t *testing.T) {
+	skipSlow(t)
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go command not found")
+	}
+	root, _, write := newGenTestTree(t)
+	pkg := "./" + filepath.Join(root, "events")
+	schemaFile := filepath.Join(root, "events", "event_schema.json")
+	generated := []string{schemaFile, filepath.Join(root, "events", "edgeoutbox_gen.go"), filepath.Join(root, "events", "payload", "payload_gen.go")}
+	snapshot := func() map[string]string {
+		files := map[string]string{}
+		for _, f := range generated {
+			if data, err := os.ReadFile(f); err == nil {
+				files[f] = string(data)
+			}
+		}
+		return files
+	}
+	clashing := strings.Replace(strings.Replace(genTestDefinitions, "var CowFedEvent", "var CowFed", 1), "// more fields",
+		`edgeoutbox.RequiredPayload("breed", edgeoutbox.From("cow"), edgeoutbox.String),`, 1)
+	refuse := func(args ...string) {
+		t.Helper()
+		r := run(t, args...)
+		if r.code() != 1 || !strings.Contains(r.stderr, "declares CowFed") {
+			t.Fatalf("%v with a clashing name: exit %d, stderr %q; want 1 and the clash", args, r.code(), r.stderr)
+		}
+	}
+
+	// Nothing dumped yet: the refused commands create no file.
+	write("events/events.go", clashing)
+	for _, args := range [][]string{{"schema", "dump", pkg}, {"gen", pkg}} {
+		refuse(args...)
+		if files := snapshot(); len(files) != 0 {
+			t.Errorf("%v was refused but wrote %v", args, slices.Sorted(maps.Keys(files)))
+		}
+	}
+
+	// A dumped package whose definition variable is renamed to the clashing name
+	// while its event changes: the refused commands leave every file byte for byte.
+	write("events/events.go", genTestDefinitions)
+	mustRun(t, "gen", pkg)
+	before := snapshot()
+	if len(before) != len(generated) {
+		t.Fatalf("gen wrote %v, want %v", slices.Sorted(maps.Keys(before)), generated)
+	}
+	write("events/events.go", clashing)
+	for _, args := range [][]string{{"schema", "dump", pkg}, {"gen", pkg}} {
+		refuse(args...)
+		after := snapshot()
+		for _, f := range generated {
+			if after[f] != before[f] {
+				t.Errorf("%v was refused but changed %s", args, f)
+			}
+		}
 	}
 }
