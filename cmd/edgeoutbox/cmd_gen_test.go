@@ -328,4 +328,18 @@ func TestRefusedGenChangesNothing(t *testing.T) {
 			}
 		}
 	}
+
+	// A hand-edited schema file is refused under its own name (the dump runs on a
+	// copy) and left as it is.
+	write("events/events.go", genTestDefinitions)
+	edited := strings.Replace(before[schemaFile], `"weight"`, `"mass"`, 1)
+	write("events/event_schema.json", edited)
+	r := run(t, "gen", pkg)
+	abs, _ := filepath.Abs(schemaFile)
+	if r.code() != 1 || !strings.Contains(r.stderr, "invalid schema file "+abs+":") || !strings.Contains(r.stderr, `"edgeoutbox gen `) {
+		t.Errorf("gen over an edited file: exit %d, stderr %q; want 1, naming %s and the gen command", r.code(), r.stderr, abs)
+	}
+	if data, _ := os.ReadFile(schemaFile); string(data) != edited {
+		t.Error("gen over an edited file changed it")
+	}
 }
