@@ -4,8 +4,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-
-	"github.com/edgeoutbox/edgeoutbox/internal/shellquote"
 )
 
 // Definitions remember the package that declared them, so that messages can name the
@@ -64,20 +62,4 @@ func PackageDefinitions(pkg string) []*Definition {
 	packageDefsMu.Lock()
 	defer packageDefsMu.Unlock()
 	return append([]*Definition(nil), packageDefs[pkg]...)
-}
-
-// commandFor returns the command that brings the schema file (and generated code) of
-// the definitions in pkg up to date, or "" when no exact command can be named: the
-// package is unknown, a main or test package, or the schema came from a file system.
-func (s *Schema) commandFor(pkg string) string {
-	if pkg == "" || pkg == "main" || strings.HasSuffix(pkg, "_test") || strings.HasSuffix(pkg, ".test") {
-		return ""
-	}
-	switch {
-	case s.pkg == pkg:
-		return "edgeoutbox gen " + pkg
-	case s.pkg == "" && s.fromPath:
-		return "edgeoutbox schema dump --out " + shellquote.Quote(s.file) + " " + pkg
-	}
-	return ""
 }

@@ -62,7 +62,7 @@ func ExampleSchema_CheckDefinitions() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// cow_fed changed since event_schema.json was dumped; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema, then commit the file
+	// cow_fed changed since event_schema.json was dumped; run "edgeoutbox schema dump --out <path of the schema file this program parsed> <definitions package>" or edgeoutbox.DumpSchema on that file (the schema was given as bytes to ParseSchema or built with NewSchema, so which file it came from is not known), then commit the changes
 }
 
 // Mistakes in a definition are reported, never panicked on.

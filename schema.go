@@ -26,10 +26,21 @@ type Schema struct {
 	events map[string][]*SchemaVersion
 	names  []string // sorted
 
-	pkg      string // definitions package that embeds the file (EmbeddedSchema), or ""
-	fromPath bool   // loaded by LoadSchemaFile: file is a path the CLI can write
-	loadErr  error  // EmbeddedSchema's parse error, returned by Open
+	pkg     string       // definitions package that embeds the file (EmbeddedSchema), or ""
+	origin  schemaOrigin // where file is, for the command that updates it
+	loadErr error        // EmbeddedSchema's parse error, returned by Open
 }
+
+// schemaOrigin says where a schema's file lies, which decides the command a message
+// can name to update that very file.
+type schemaOrigin int
+
+const (
+	originBytes   schemaOrigin = iota // ParseSchema, NewSchema, With: no file on disk is known
+	originPath                        // LoadSchemaFile: file is a path the CLI can write
+	originFS                          // LoadSchemaFS: file is a name inside some fs.FS
+	originEmbedFS                     // LoadSchemaFS with an embed.FS: a name below a package directory
+)
 
 // A SchemaVersion is one version of one event as recorded in the schema file. Treat it
 // as read-only.
@@ -162,7 +173,7 @@ func (s *Schema) Fingerprint(name string) string {
 func (s *Schema) lookup(name string, version int) (*SchemaVersion, error) {
 	vs := s.events[name]
 	if len(vs) == 0 {
-		return nil, fmt.Errorf("%w %q: it is not in %s; define it and %s", ErrUnknownEvent, name, s.file, dumpHint)
+		return nil, fmt.Errorf("%w %q: it is not in %s; define it and %s", ErrUnknownEvent, name, s.file, s.remedyText(s.pkg))
 	}
 	if version == 0 {
 		return vs[len(vs)-1], nil

@@ -2,6 +2,7 @@ package edgeoutbox
 
 import (
 	"bytes"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,9 @@ type fileEvent struct {
 const editHint = "restore the file from version control (or fix it by hand) and " + dumpHint
 
 // ParseSchema parses and validates the bytes of a schema file, for example one
-// embedded with //go:embed. Messages name the file DefaultSchemaFile.
+// embedded with //go:embed. Messages name the file DefaultSchemaFile; a drift error
+// names "edgeoutbox schema dump --out" with a placeholder for the file, which bytes
+// cannot tell.
 func ParseSchema(data []byte) (*Schema, error) { return parseSchema(DefaultSchemaFile, data) }
 
 // LoadSchemaFile reads and validates the schema file at path. A missing file is an
@@ -70,18 +73,30 @@ func LoadSchemaFile(path string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.fromPath = true
+	s.origin = originPath
 	return s, nil
 }
 
 // LoadSchemaFS reads and validates the schema file name in fsys (for example an
-// embed.FS). A missing file is an error matching ErrSchemaNotFound.
+// embed.FS). A missing file is an error matching ErrSchemaNotFound. A drift error
+// names "edgeoutbox schema dump --out" on that file, with a placeholder for the
+// directory it lies in (for an embed.FS, that of the package with the //go:embed
+// line), which the program cannot know.
 func LoadSchemaFS(fsys fs.FS, name string) (*Schema, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, readError(name, err)
 	}
-	return parseSchema(name, data)
+	s, err := parseSchema(name, data)
+	if err != nil {
+		return nil, err
+	}
+	s.origin = originFS
+	switch fsys.(type) {
+	case embed.FS, *embed.FS:
+		s.origin = originEmbedFS
+	}
+	return s, nil
 }
 
 func readError(name string, err error) error {

@@ -350,7 +350,7 @@ func TestCheckDefinitions(t *testing.T) {
 		t.Errorf("subset: %v", err)
 	}
 	err := s.CheckDefinitions(schemaCowFedV2)
-	want := `cow_fed changed since event_schema.json was dumped; run "edgeoutbox schema dump <definitions package>" or edgeoutbox.DumpSchema, then commit the file`
+	want := `cow_fed changed since event_schema.json was dumped; run "edgeoutbox schema dump --out <path of the schema file this program parsed> github.com/edgeoutbox/edgeoutbox" or edgeoutbox.DumpSchema on that file (the schema was given as bytes to ParseSchema or built with NewSchema, so which file it came from is not known), then commit the changes`
 	if !errors.Is(err, ErrSchemaDrift) || err.Error() != want {
 		t.Errorf("changed:\n got %v\nwant %s", err, want)
 	}

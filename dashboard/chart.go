@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,7 +42,8 @@ func throughputChart(points []throughputPoint, since time.Time) template.HTML {
 	for _, frac := range []float64{0, 0.5, 1} {
 		y := float64(chartTop) + float64(chartPlotH)*(1-frac)
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, chartLeft, y, chartW-chartRight, y)
-		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, chartLeft-6, y+4, formatCount(int64(frac*float64(scale))))
+		label := template.HTMLEscapeString(compactCount(int64(frac * float64(scale))))
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, chartLeft-6, y+4, label)
 	}
 	for i := range chartMinutes {
 		total := pub[i] + dead[i]
@@ -79,6 +81,29 @@ func throughputChart(points []throughputPoint, since time.Time) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// compactCount writes a count in at most four characters and a unit, so that it fits
+// the chart's y axis (chartLeft): up to 9 999 as formatCount does, then 10k, 250k,
+// 1.5M, 25M, 2.5G… The bars' tooltips keep the exact counts.
+func compactCount(n int64) string {
+	if n > -10_000 && n < 10_000 {
+		return formatCount(n)
+	}
+	sign, v := "", float64(n)
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	for _, unit := range []string{"k", "M", "G", "T", "P"} {
+		v /= 1000
+		switch {
+		case v < 9.95:
+			return sign + strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + unit
+		case v < 999.5:
+			return sign + strconv.FormatFloat(v, 'f', 0, 64) + unit
+		}
+	}
+	return sign + strconv.FormatFloat(v/1000, 'f', 1, 64) + "E" // int64 ends at 9.2E
 }
 
 // niceCeil rounds n up to 1, 2 or 5 times a power of ten (at least 4, so an empty or

@@ -122,6 +122,22 @@ func TestEventsFiltersAreBookmarkable(t *testing.T) {
 	}
 }
 
+// The attempts column counts failed publishes: "Attempts 0" on a published event
+// read as "never tried". Every page that shows it says "Failed attempts".
+func TestFailedAttemptsLabel(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, nil)
+	ids := v.emit(1, "fine")
+	dead := v.emit(1, poison)
+	v.relay(1, 1)
+	for _, page := range []string{"events/" + itoa(ids[0]), "events/" + itoa(dead[0]), "events", "dead-letters"} {
+		body := v.mustGet(testMount + page)
+		if !strings.Contains(body, ">Failed attempts<") || strings.Contains(body, ">Attempts<") {
+			t.Errorf("%s does not label the attempts column \"Failed attempts\"", page)
+		}
+	}
+}
+
 func TestEventDetail(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, nil)
@@ -130,7 +146,7 @@ func TestEventDetail(t *testing.T) {
 	v.relay(1, 1)
 	body := v.mustGet(testMount + "events/" + itoa(ids[0]))
 	for _, want := range []string{
-		"order_noted", "badge-published", "Attempts", "Occurred", "Created", "Published", "Latency",
+		"order_noted", "badge-published", "Failed attempts", "Occurred", "Created", "Published", "Latency",
 		"Idempotency key", "v1", "sha256:", // schema version and fingerprint
 		"{\n  &#34;note&#34;: &#34;fine 0&#34;,", // pretty-printed payload
 		"request_id", "req-7",                    // metadata

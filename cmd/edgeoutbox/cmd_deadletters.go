@@ -47,7 +47,7 @@ func runDeadLettersList(ctx context.Context, c *cli, cmd *command, args []string
 	}
 	return c.printEventPage(ctx, *dbPath, *asJSON, *limit, eventTable{
 		empty:  fmt.Sprintf("no dead letters in %s", *dbPath),
-		header: "ID\tEVENT\tENTITY\tATTEMPTS\tDEAD SINCE\tERROR",
+		header: "ID\tEVENT\tENTITY\tFAILED ATTEMPTS\tDEAD SINCE\tERROR",
 		row: func(ev *edgeoutbox.StoredEvent) string {
 			return fmt.Sprintf("%d\t%s v%d\t%s\t%d\t%s\t%s", ev.ID, ev.Name, ev.Version, entityString(ev.Entity), ev.Attempts,
 				formatTime(ev.DeadLetteredAt), truncate(errorString(ev)))
@@ -201,7 +201,7 @@ func printEvent(c *cli, ev *edgeoutbox.StoredEvent) {
 	if ev.DeadLetteredAt != nil {
 		row("dead-lettered at", formatTime(ev.DeadLetteredAt))
 	}
-	row("attempts", strconv.Itoa(ev.Attempts))
+	row("failed attempts", strconv.Itoa(ev.Attempts))
 	row("last error", errorString(ev))
 	tw.Flush()
 	fmt.Fprintf(c.stdout, "payload:\n%s\n", indentJSON(ev.Payload))

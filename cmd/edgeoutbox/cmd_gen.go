@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -92,24 +93,47 @@ func staleGenerated(files map[string][]byte) []string {
 func writeGenerated(files map[string][]byte) ([]string, error) {
 	var written []string
 	for path, want := range files {
-		if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, want) {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		changed, err := replaceFile(path, want)
+		if err != nil {
 			return nil, fmt.Errorf("write generated code: %w", err)
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, want, 0o644); err != nil {
-			return nil, fmt.Errorf("write generated code: %w", err)
+		if changed {
+			written = append(written, displayPath(path))
 		}
-		if err := os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
-			return nil, fmt.Errorf("write generated code: %w", err)
-		}
-		written = append(written, displayPath(path))
 	}
 	sort.Strings(written)
 	return written, nil
+}
+
+// replaceFile gives the file at path the content data, unless it has it already: it
+// writes a temporary file next to it and renames it over path, so that readers see
+// the old or the new file, never a partial one. An existing file keeps its mode.
+func replaceFile(path string, data []byte) (changed bool, err error) {
+	mode := os.FileMode(0o644)
+	if got, err := os.ReadFile(path); err == nil {
+		if bytes.Equal(got, data) {
+			return false, nil
+		}
+		if fi, err := os.Stat(path); err == nil {
+			mode = fi.Mode().Perm()
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp, mode); err != nil { // WriteFile's mode is masked by the umask
+		os.Remove(tmp)
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	return true, nil
 }
 
 // displayPath shows path relative to the working directory when it lies below it.
@@ -132,26 +156,20 @@ func (c *cli) dumpPackage(ctx context.Context, pattern, out string, asJSON bool)
 	if err != nil {
 		return err
 	}
-	oneFile := out == ""
-	if oneFile {
+	var res *schemadump.Result
+	var generated []string
+	if out == "" {
 		out = packageSchemaFile(pkg)
+		res, generated, err = generatePackage(ctx, tool, pkg, out)
+	} else {
+		// DumpSchema checks everything before it replaces the file.
+		res, err = tool.Dump(ctx, pkg, out)
+		if err == nil && res.Error != "" {
+			err = errors.New(res.Error)
+		}
 	}
-	res, err := tool.Dump(ctx, pkg, out)
 	if err != nil {
 		return err
-	}
-	if res.Error != "" {
-		return errors.New(res.Error)
-	}
-	var generated []string
-	if oneFile {
-		files, err := generatedFiles(pkg, out, res.Defined)
-		if err != nil {
-			return err
-		}
-		if generated, err = writeGenerated(files); err != nil {
-			return err
-		}
 	}
 	d := res.Dump
 	o := dumpOutput{File: displayPath(out), Package: pkg.ImportPath, Written: d.Written, Added: nonNil(d.Added), Changed: nonNil(d.Changed),
@@ -180,4 +198,59 @@ func (c *cli) dumpPackage(ctx context.Context, pattern, out string, asJSON bool)
 		fmt.Fprintf(c.stdout, "generated %s: commit it\n", g)
 	}
 	return nil
+}
+
+// generatePackage dumps the definitions of pkg into file, the schema file of the
+// one-file layout, and writes the code generated from it. Every check runs before
+// anything is written, so that a refused command (a name the generated code needs is
+// taken, say) changes nothing: the dump goes to a copy of the file in a temporary
+// directory, the code is generated from the copy, and only then are the file and the
+// code replaced. It returns the dump's result and the generated files written.
+func generatePackage(ctx context.Context, tool *schemadump.Tool, pkg *schemadump.Package, file string) (*schemadump.Result, []string, error) {
+	old, err := os.ReadFile(file)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("dump schema: read %s: %w", file, err)
+	}
+	if exists {
+		// Checked here, so that a message about the file names it, not the copy.
+		if _, err := edgeoutbox.LoadSchemaFile(file); err != nil {
+			return nil, nil, fmt.Errorf("dump schema: %s", replaceDumpHint(err.Error(), genCommandLine(pkg)))
+		}
+	}
+	staging, err := os.MkdirTemp("", "edgeoutbox-gen-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("create a temporary directory: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	staged := filepath.Join(staging, edgeoutbox.DefaultSchemaFile)
+	if exists {
+		if err := os.WriteFile(staged, old, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("dump schema: copy %s: %w", file, err)
+		}
+	}
+	res, err := tool.Dump(ctx, pkg, staged)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.Error != "" {
+		return nil, nil, errors.New(res.Error)
+	}
+	files, err := generatedFiles(pkg, staged, res.Defined)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := os.ReadFile(staged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dump schema: %w", err)
+	}
+	// Every check passed.
+	if _, err := replaceFile(file, data); err != nil {
+		return nil, nil, fmt.Errorf("dump schema: write %s: %w", file, err)
+	}
+	generated, err := writeGenerated(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, generated, nil
 }

@@ -87,13 +87,16 @@ func TestOutboxStatsAndList(t *testing.T) {
 
 	r = mustRun(t, "outbox", "list", "--db", db)
 	lines := strings.Split(strings.TrimSpace(squeeze(r.stdout)), "\n")
-	if len(lines) != 6 || !strings.HasPrefix(lines[0], "ID") || !strings.HasPrefix(lines[1], "5 pending cow_fed v2 Cow/7@3 0") {
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "ID STATUS EVENT ENTITY FAILED ATTEMPTS CREATED") || !strings.HasPrefix(lines[1], "5 pending cow_fed v2 Cow/7@3 0") {
 		t.Errorf("list printed:\n%s", r.stdout)
 	}
 	r = mustRun(t, "outbox", "list", "--db", db, "--status", "dead", "--limit", "2", "--json")
 	var evs []edgeoutbox.StoredEvent
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 2 || evs[0].ID != 4 || evs[0].Status != edgeoutbox.StatusDeadLettered {
 		t.Errorf("list --status dead --limit 2: %+v, %v", evs, err)
+	}
+	if !strings.Contains(r.stdout, `"attempts":`) {
+		t.Errorf("list --json lacks the attempts field (the text header says FAILED ATTEMPTS; the JSON name stays):\n%s", r.stdout)
 	}
 	r = mustRun(t, "outbox", "list", "--db", db, "--before-id", "3", "--name", "cow_fed", "--limit", "1")
 	if !strings.Contains(r.stdout, "\n2 ") || !strings.Contains(r.stdout, "add --before-id 2") {
@@ -114,11 +117,12 @@ func TestDeadLetters(t *testing.T) {
 	}
 	deadLetters(t, db, 3)
 	r = mustRun(t, "dead-letters", "list", "--db", db)
-	if !strings.Contains(r.stdout, "permanent: broker says no: message too large") || strings.Count(r.stdout, "cow_fed v2") != 3 {
+	if !strings.Contains(r.stdout, "permanent: broker says no: message too large") || strings.Count(r.stdout, "cow_fed v2") != 3 ||
+		!strings.HasPrefix(squeeze(r.stdout), "ID EVENT ENTITY FAILED ATTEMPTS DEAD SINCE ERROR\n") {
 		t.Errorf("list:\n%s", r.stdout)
 	}
 	r = mustRun(t, "dead-letters", "show", "2", "--db", db)
-	for _, want := range []string{"id: 2", "status: dead_lettered", "last error: permanent: broker says no",
+	for _, want := range []string{"id: 2", "status: dead_lettered", "failed attempts: 1", "last error: permanent: broker says no",
 		"payload:\n{\n\"weight\": 512.5\n}", "metadata:\n{\n\"request_id\": \"r1\"\n}"} {
 		if !strings.Contains(squeeze(r.stdout), want) {
 			t.Errorf("show lacks %q:\n%s", want, r.stdout)

@@ -126,7 +126,7 @@ func runOutboxList(ctx context.Context, c *cli, cmd *command, args []string) err
 	}
 	return c.printEventPage(ctx, *dbPath, *asJSON, filter.Limit, eventTable{
 		empty:  fmt.Sprintf("no matching events in %s", *dbPath),
-		header: "ID\tSTATUS\tEVENT\tENTITY\tATTEMPTS\tCREATED\tERROR",
+		header: "ID\tSTATUS\tEVENT\tENTITY\tFAILED ATTEMPTS\tCREATED\tERROR",
 		row: func(ev *edgeoutbox.StoredEvent) string {
 			return fmt.Sprintf("%d\t%s\t%s v%d\t%s\t%d\t%s\t%s", ev.ID, ev.Status, ev.Name, ev.Version, entityString(ev.Entity),
 				ev.Attempts, formatTime(&ev.CreatedAt), truncate(errorString(ev)))

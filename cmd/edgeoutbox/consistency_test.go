@@ -25,6 +25,61 @@ var quotedMentionRE = regexp.MustCompile("[\"'`]edgeoutbox ([a-z][a-z-]*)(?: ([a
 // with or without a "$ " prompt.
 var codeLineMentionRE = regexp.MustCompile(`(?m)^\s*(?:\$ )?edgeoutbox ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?`)
 
+// literalMentionRE finds a command that a string literal starts with: the library
+// builds commands that way ("edgeoutbox gen " + pkg).
+var literalMentionRE = regexp.MustCompile(`^edgeoutbox ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?`)
+
+// mentionFlagRE finds the flags written after a mention, up to the end of the line,
+// the quote that closes it or a "|" (a pipe, or the README's "list|show ID|retry ID").
+var mentionFlagRE = regexp.MustCompile(`(?:^|\s)--([a-z][a-z-]*)`)
+
+// mentionFlags returns the flags in rest, the text right after a mention.
+func mentionFlags(rest string) []string {
+	if i := strings.IndexAny(rest, "\"`\n|"); i >= 0 {
+		rest = rest[:i]
+	}
+	var flags []string
+	for _, m := range mentionFlagRE.FindAllStringSubmatch(rest, -1) {
+		flags = append(flags, m[1])
+	}
+	return flags
+}
+
+// flagChecker tells whether a command has a flag, from its --help output.
+type flagChecker struct {
+	t     *testing.T
+	usage map[string]string
+}
+
+// check reports what is wrong with the flags of a mention of command [sub], or "".
+func (fc *flagChecker) check(cmds []*command, name, sub string, flags []string) string {
+	if len(flags) == 0 {
+		return ""
+	}
+	args := []string{name}
+	for _, c := range cmds {
+		if c.Name == name && len(c.Subcommands) > 0 {
+			args = append(args, sub)
+		}
+	}
+	key := strings.Join(args, " ")
+	usage, ok := fc.usage[key]
+	if !ok {
+		r := run(fc.t, append(args, "--help")...)
+		usage = r.stdout
+		fc.usage[key] = usage
+	}
+	for _, f := range flags {
+		if f == "help" {
+			continue // every command has it
+		}
+		if !regexp.MustCompile(`(?m)^\s+--` + regexp.QuoteMeta(f) + `\b`).MatchString(usage) {
+			return "names flag --" + f + ", which edgeoutbox " + key + " does not have"
+		}
+	}
+	return ""
+}
+
 // checkMention reports what is wrong with a mention of command [sub], or "".
 func checkMention(cmds []*command, name, sub string) string {
 	for _, c := range cmds {
@@ -66,15 +121,27 @@ func stringLiterals(t *testing.T, path string) []string {
 
 // TestCommandMentions checks that every "edgeoutbox …" command named in this
 // program's strings, the root package's strings and the README exists in the command
-// table, spelled the same.
+// table, spelled the same, and has the flags written after it.
 func TestCommandMentions(t *testing.T) {
 	cmds := commandTable()
-	checked := 0
+	flags := &flagChecker{t: t, usage: map[string]string{}}
+	checked, flagged := 0, 0
 	check := func(where, text string, re *regexp.Regexp) {
-		for _, m := range re.FindAllStringSubmatch(text, -1) {
+		for _, loc := range re.FindAllStringSubmatchIndex(text, -1) {
 			checked++
-			if problem := checkMention(cmds, m[1], m[2]); problem != "" {
-				t.Errorf("%s: %q %s", where, strings.TrimSpace(m[0]), problem)
+			m0, name := text[loc[0]:loc[1]], text[loc[2]:loc[3]]
+			sub := ""
+			if loc[4] >= 0 {
+				sub = text[loc[4]:loc[5]]
+			}
+			problem := checkMention(cmds, name, sub)
+			if problem == "" {
+				fs := mentionFlags(text[loc[1]:])
+				flagged += len(fs)
+				problem = flags.check(cmds, name, sub, fs)
+			}
+			if problem != "" {
+				t.Errorf("%s: %q %s", where, strings.TrimSpace(m0), problem)
 			}
 		}
 	}
@@ -102,19 +169,42 @@ func TestCommandMentions(t *testing.T) {
 		}
 		for _, s := range stringLiterals(t, f) {
 			check(f, s, quotedMentionRE)
+			check(f, s, literalMentionRE)
 		}
 	}
 	// The README: commands in code spans, quotes and fenced code blocks.
 	if data, err := os.ReadFile("../../README.md"); err == nil {
 		for _, m := range markdownMentions(string(data)) {
 			checked++
-			if problem := checkMention(cmds, m.name, m.sub); problem != "" {
+			problem := checkMention(cmds, m.name, m.sub)
+			if problem == "" {
+				flagged += len(m.flags)
+				problem = flags.check(cmds, m.name, m.sub, m.flags)
+			}
+			if problem != "" {
 				t.Errorf("README.md:%d: %q %s", m.line, m.text, problem)
 			}
 		}
 	}
-	if checked < 10 {
-		t.Errorf("only %d mentions checked: the scan is broken", checked)
+	if checked < 10 || flagged < 10 {
+		t.Errorf("only %d mentions and %d flags checked: the scan is broken", checked, flagged)
+	}
+}
+
+func TestMentionFlags(t *testing.T) {
+	for text, want := range map[string]string{
+		` --out 'my schema.json' ./events", then commit`: "out",
+		` --db app.db --json`:                            "db|json",
+		` --out <directory of x>/s.json pkg`:             "out",
+		" ./events\nWithout --out the file":              "",
+		`" does without --out`:                           "",
+		`--schema x`:                                     "schema",
+		` run--this`:                                     "",
+		` list|retry --all`:                              "",
+	} {
+		if got := strings.Join(mentionFlags(text), "|"); got != want {
+			t.Errorf("mentionFlags(%q) = %q, want %q", text, got, want)
+		}
 	}
 }
 
@@ -153,6 +243,7 @@ func TestMentionRegexps(t *testing.T) {
 type mention struct {
 	line            int
 	text, name, sub string
+	flags           []string
 }
 
 // markdownMentions finds command mentions in Markdown: in code spans and quotes
@@ -170,8 +261,12 @@ func markdownMentions(md string) []mention {
 			res = append(res, codeLineMentionRE)
 		}
 		for _, re := range res {
-			for _, m := range re.FindAllStringSubmatch(line, -1) {
-				out = append(out, mention{line: i + 1, text: strings.TrimSpace(m[0]), name: m[1], sub: m[2]})
+			for _, loc := range re.FindAllStringSubmatchIndex(line, -1) {
+				m := mention{line: i + 1, text: strings.TrimSpace(line[loc[0]:loc[1]]), name: line[loc[2]:loc[3]], flags: mentionFlags(line[loc[1]:])}
+				if loc[4] >= 0 {
+					m.sub = line[loc[4]:loc[5]]
+				}
+				out = append(out, m)
 			}
 		}
 	}
