@@ -22,7 +22,7 @@ func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Durati
 		// stamped too far ahead, and take it. Read before the lock, a process frozen
 		// (or kept waiting for the lock) in between would resume with a time older than
 		// the holder's last renewal; read under the lock, no renewal can be newer.
-		conn, tx, err := e.beginWrite(ctx, "acquire relay lease")
+		conn, tx, err := e.beginLeaseWrite(ctx, "acquire relay lease")
 		if err != nil {
 			return err
 		}

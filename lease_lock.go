@@ -1,0 +1,62 @@
+package edgeoutbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// leaseLockPoll is how often a lease write tries for SQLite's write lock.
+const leaseLockPoll = 200 * time.Microsecond
+
+// beginLeaseWrite begins the short write transaction of a lease renewal or takeover.
+// It does not wait in SQLite's busy handler, which sleeps ever longer between tries
+// (up to 100 ms): another process that emits under load commits back to back and
+// leaves the write lock free only for moments between its transactions, which a
+// sleeper misses for seconds (a holder's renewal starved past a 2 s lease was
+// measured, so the lease changed hands while its relay was alive). It tries every
+// leaseLockPoll instead, for up to BusyTimeout, which finds such a moment within
+// milliseconds. The connection's busy timeout is restored afterwards.
+func (e *Engine) beginLeaseWrite(ctx context.Context, doing string) (*sql.Conn, *sql.Tx, error) {
+	connCtx, cancel := context.WithTimeout(ctx, e.cfg.BusyTimeout)
+	defer cancel()
+	conn, err := e.db.Conn(connCtx)
+	if err != nil {
+		if ctx.Err() == nil && connCtx.Err() != nil {
+			return nil, nil, fmt.Errorf("%s: %w", doing, errWriterHeld)
+		}
+		return nil, nil, e.storageError(doing, err)
+	}
+	var busyMillis int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busyMillis); err != nil {
+		conn.Close()
+		return nil, nil, e.storageError(doing, err)
+	}
+	restore := func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyMillis))
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		conn.Close()
+		return nil, nil, e.storageError(doing, err)
+	}
+	deadline := time.Now().Add(e.cfg.BusyTimeout)
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil {
+			restore() // busy_timeout is per connection, not per transaction: safe inside it
+			return conn, tx, nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			restore()
+			conn.Close()
+			return nil, nil, e.storageError(doing, err)
+		}
+		t := time.NewTimer(leaseLockPoll)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}
