@@ -17,8 +17,8 @@ import (
 )
 
 // DSN returns the modernc.org/sqlite data source name edgeoutbox uses for path: WAL,
-// the busy timeout, the synchronous level, foreign keys and immediate write
-// transactions. Open a *sql.DB with it (driver "sqlite") to share the database file
+// the busy timeout, the synchronous level, foreign keys, a 1 MiB page cache and
+// immediate write transactions. Open a *sql.DB with it (driver "sqlite") to share the database file
 // with New; keep that pool's write side to one connection (db.SetMaxOpenConns(1)).
 func DSN(path string, sync Synchronous, busyTimeout time.Duration) string {
 	if sync == "" {
