@@ -33,6 +33,9 @@ type Engine struct {
 	gate      writeGate
 	// sched, when a test sets it before Start, is called at each schedPoint.
 	sched func(schedPoint)
+	// leaseDB is the lease writes' own connection (see leasePool).
+	leaseOnce sync.Once
+	leaseDB   *sql.DB
 
 	mu      sync.Mutex
 	relay   *relay
@@ -202,6 +205,10 @@ func (e *Engine) Close() error {
 		err = errors.Join(err, e.inserts.close())
 		if e.ownDB {
 			err = errors.Join(err, e.db.Close(), e.reader.Close())
+			e.leaseOnce.Do(func() {}) // no lease pool opens after this
+			if e.leaseDB != nil {
+				err = errors.Join(err, e.leaseDB.Close())
+			}
 		}
 	})
 	return err

@@ -16,7 +16,11 @@ const relayLease = "relay"
 // counts as expired, so a dead relay's lease never blocks the file for long.
 func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
 	var n int64
-	err := e.write(ctx, true, func() error {
+	write := func(f func() error) error { return e.write(ctx, true, f) }
+	if e.leasePool() != nil {
+		write = func(f func() error) error { return f() } // its own connection: no queue
+	}
+	err := write(func() error {
 		// The time is read inside the write transaction (BEGIN IMMEDIATE: the file's
 		// write lock is ours): a stale "now" would make the holder's valid lease look
 		// stamped too far ahead, and take it. Read before the lock, a process frozen

@@ -58,6 +58,15 @@ func TestFrozenRelaySendsNothingAfterTakeover(t *testing.T) {
 	const ttl = time.Second
 	ta := &freezingTransport{freezeAt: 5, frozen: make(chan struct{}), release: make(chan struct{})}
 	a := openTestAt(t, path, Config{Transport: ta, LeaseTTL: ttl, PollInterval: 20 * time.Millisecond})
+	// The rest of A freezes with its transport call: its lease renewals wait at their
+	// await point until A runs again.
+	var leaseFrozen sync.Mutex
+	a.sched = func(p schedPoint) {
+		if p == schedLease {
+			leaseFrozen.Lock()
+			leaseFrozen.Unlock() // it only waits while the test holds the lock
+		}
+	}
 	tb := NewMemoryTransport()
 	b := openTestAt(t, path, Config{Transport: tb, LeaseTTL: ttl, PollInterval: 20 * time.Millisecond})
 	batch := make([]Emission, 50)
@@ -84,10 +93,8 @@ func TestFrozenRelaySendsNothingAfterTakeover(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("relay A never reached its fifth publish")
 	}
-	// Freeze the rest of A: its writes (lease renewals included) wait behind the gate.
-	if err := a.gate.enter(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	// Freeze the rest of A: its lease renewals wait.
+	leaseFrozen.Lock()
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func TestFrozenRelaySendsNothingAfterTakeover(t *testing.T) {
 
 	// A runs again.
 	close(ta.release)
-	a.gate.leave()
+	leaseFrozen.Unlock()
 	// Stop returns once A's batch in flight has landed: with no lease, there is
 	// nothing more for it to do.
 	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)

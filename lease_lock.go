@@ -21,7 +21,11 @@ const leaseLockPoll = 200 * time.Microsecond
 func (e *Engine) beginLeaseWrite(ctx context.Context, doing string) (*sql.Conn, *sql.Tx, error) {
 	connCtx, cancel := context.WithTimeout(ctx, e.cfg.BusyTimeout)
 	defer cancel()
-	conn, err := e.db.Conn(connCtx)
+	pool := e.leasePool()
+	if pool == nil {
+		pool = e.db
+	}
+	conn, err := pool.Conn(connCtx)
 	if err != nil {
 		if ctx.Err() == nil && connCtx.Err() != nil {
 			return nil, nil, fmt.Errorf("%s: %w", doing, errWriterHeld)
@@ -59,4 +63,26 @@ func (e *Engine) beginLeaseWrite(ctx context.Context, doing string) (*sql.Conn, 
 			t.Stop()
 		}
 	}
+}
+
+// leasePool returns the connection of its own that lease writes use when the engine
+// opened the file itself (nil with New: they share the writer, through the gate).
+// On the writer they would queue behind this process's own writes, and one of those
+// waiting for SQLite's lock in the busy handler (a recording, while another process
+// emits at full speed) held the renewal past the lease. It is opened on first use:
+// a process that only emits never opens it.
+func (e *Engine) leasePool() *sql.DB {
+	if !e.ownDB || e.path == "" {
+		return nil
+	}
+	e.leaseOnce.Do(func() {
+		db, err := sql.Open("sqlite", DSN(e.path, e.cfg.Synchronous, e.cfg.BusyTimeout))
+		if err != nil {
+			return // sql.Open fails only for an unknown driver; the writer serves then
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		e.leaseDB = db
+	})
+	return e.leaseDB
 }
