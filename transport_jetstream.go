@@ -52,22 +52,12 @@ func (t *NATSTransport) sendJetStream(ctx context.Context, events []*Event, errs
 		if errs[i] = hold.Check(ev); errs[i] != nil {
 			continue
 		}
-		m, err := t.build.build(t, ev)
-		switch {
-		case err != nil:
+		if m, err := t.nextMessage(ctx, ev, gen, "jetstream"); err != nil {
 			errs[i] = err
-		case ctx.Err() != nil:
-			// The relay's lease is ending (or Stop's context): send nothing more.
-			errs[i] = fmt.Errorf("publish event %d (%s) to jetstream: %w", ev.ID, ev.Name, ctx.Err())
-		default:
-			// Lost the connection mid-batch: send nothing more of it, on any connection.
-			if errs[i] = t.notOnConn(gen); errs[i] == nil {
-				if f, err := t.js.PublishMsgAsync(m, pubOpts...); err != nil {
-					errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", ev.ID, ev.Name, err), memo)
-				} else {
-					futures[i] = f
-				}
-			}
+		} else if f, err := t.js.PublishMsgAsync(m, pubOpts...); err != nil {
+			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to jetstream: %w", ev.ID, ev.Name, err), memo)
+		} else {
+			futures[i] = f
 		}
 		if errs[i] != nil {
 			hold.Fail(ev, errs[i])

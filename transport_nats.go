@@ -438,6 +438,24 @@ func (t *NATSTransport) notOnConn(gen uint64) error {
 	return nil
 }
 
+// nextMessage builds ev's message, valid until the next call, unless it must not be
+// sent: it cannot be encoded (Permanent), the relay's lease is ending (or Stop's
+// context), or the connection of generation gen is gone (nothing more of the batch
+// goes out, on any connection). to names the destination in errors.
+func (t *NATSTransport) nextMessage(ctx context.Context, ev *Event, gen uint64, to string) (*nats.Msg, error) {
+	m, err := t.build.build(t, ev)
+	switch {
+	case err != nil:
+		return nil, err
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("publish event %d (%s) to %s: %w", ev.ID, ev.Name, to, ctx.Err())
+	}
+	if err := t.notOnConn(gen); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // publishCore publishes events with core NATS on the connection of generation gen,
 // skipping events whose entity already failed, then proves delivery with one flush.
 // It reports whether the server answered for everything sent (the flush returned),
@@ -450,19 +468,10 @@ func (t *NATSTransport) publishCore(ctx context.Context, events []*Event, errs [
 		if errs[i] = hold.Check(ev); errs[i] != nil {
 			continue
 		}
-		m, err := t.build.build(t, ev)
-		switch {
-		case err != nil:
+		if m, err := t.nextMessage(ctx, ev, gen, "nats"); err != nil {
 			errs[i] = err
-		case ctx.Err() != nil:
-			// The relay's lease is ending (or Stop's context): send nothing more.
-			errs[i] = fmt.Errorf("publish event %d (%s) to nats: %w", ev.ID, ev.Name, ctx.Err())
-		default:
-			if errs[i] = t.notOnConn(gen); errs[i] == nil {
-				if err := t.nc.PublishMsg(m); err != nil {
-					errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", ev.ID, ev.Name, err), nil)
-				}
-			}
+		} else if err := t.nc.PublishMsg(m); err != nil {
+			errs[i] = t.classify(ctx, fmt.Errorf("publish event %d (%s) to nats: %w", ev.ID, ev.Name, err), nil)
 		}
 		if errs[i] != nil {
 			hold.Fail(ev, errs[i])
