@@ -13,8 +13,10 @@ const relayLease = "relay"
 // acquireLease takes or renews the lease for owner until now+ttl, if it is free,
 // expired or already owner's. It reports whether owner holds the lease afterwards. A
 // lease expiring more than ttl from now was stamped by a clock since stepped back: it
-// counts as expired, so a dead relay's lease never blocks the file for long.
-func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
+// counts as expired, so a dead relay's lease never blocks the file for long. renewing
+// says owner holds the lease now: its renewal then tries for the write lock eagerly
+// (see beginLeaseWrite); a standby's attempt waits like any writer, adding no pressure.
+func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Duration, renewing bool) (bool, error) {
 	var n int64
 	write := func(f func() error) error { return e.write(ctx, true, f) }
 	if e.leasePool() != nil {
@@ -26,7 +28,7 @@ func (e *Engine) acquireLease(ctx context.Context, owner string, ttl time.Durati
 		// stamped too far ahead, and take it. Read before the lock, a process frozen
 		// (or kept waiting for the lock) in between would resume with a time older than
 		// the holder's last renewal; read under the lock, no renewal can be newer.
-		conn, tx, err := e.beginLeaseWrite(ctx, "acquire relay lease")
+		conn, tx, err := e.beginLeaseWrite(ctx, "acquire relay lease", renewing)
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,9 @@ const leaseLockPoll = 200 * time.Microsecond
 // sleeper misses for seconds (a holder's renewal starved past a 2 s lease was
 // measured, so the lease changed hands while its relay was alive). It tries every
 // leaseLockPoll instead, for up to BusyTimeout, which finds such a moment within
-// milliseconds. The connection's busy timeout is restored afterwards.
-func (e *Engine) beginLeaseWrite(ctx context.Context, doing string) (*sql.Conn, *sql.Tx, error) {
+// milliseconds. The connection's busy timeout is restored afterwards. Without eager
+// (a standby's attempt) it waits in the busy handler like any writer.
+func (e *Engine) beginLeaseWrite(ctx context.Context, doing string, eager bool) (*sql.Conn, *sql.Tx, error) {
 	connCtx, cancel := context.WithTimeout(ctx, e.cfg.BusyTimeout)
 	defer cancel()
 	pool := e.leasePool()
@@ -31,6 +32,14 @@ func (e *Engine) beginLeaseWrite(ctx context.Context, doing string) (*sql.Conn, 
 			return nil, nil, fmt.Errorf("%s: %w", doing, errWriterHeld)
 		}
 		return nil, nil, e.storageError(doing, err)
+	}
+	if !eager {
+		tx, err := beginWithin(ctx, conn, e.cfg.BusyTimeout)
+		if err != nil {
+			conn.Close()
+			return nil, nil, e.storageError(doing, err)
+		}
+		return conn, tx, nil
 	}
 	var busyMillis int64
 	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busyMillis); err != nil {

@@ -219,7 +219,7 @@ func (r *relay) keepLease() {
 		// The deadline counts from before the write: the stored expiry is later.
 		r.e.yieldAt(schedLease)
 		until := time.Since(r.base) + ttl
-		ok, err := r.e.acquireLease(r.runCtx, r.owner, ttl)
+		ok, err := r.e.acquireLease(r.runCtx, r.owner, ttl, r.leaseUntil.Load() != 0)
 		r.e.yieldAt(schedLeaseNews)
 		switch {
 		case err != nil:

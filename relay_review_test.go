@@ -231,7 +231,7 @@ func TestOutcomeOfARelayWithoutTheLeaseCountsNoAttempts(t *testing.T) {
 	b, _ := e.Emit(ctx, "order_placed", orderInputs(2, 1))
 	evA, _ := e.GetEvent(ctx, a.ID)
 	evB, _ := e.GetEvent(ctx, b.ID)
-	if ok, err := e.acquireLease(ctx, "the-new-holder", time.Minute); err != nil || !ok {
+	if ok, err := e.acquireLease(ctx, "the-new-holder", time.Minute, false); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	_, err := e.recordOutcome(ctx, "the-old-holder", []*Event{&evA.Event, &evB.Event},

@@ -144,7 +144,7 @@ func TestOnlyLeaseHolderPublishesAndTakeover(t *testing.T) {
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	ctx := context.Background()
 	e := openTest(t, Config{Transport: NewMemoryTransport(), LeaseTTL: 300 * time.Millisecond})
-	if ok, err := e.acquireLease(ctx, "crashed-relay", 300*time.Millisecond); err != nil || !ok {
+	if ok, err := e.acquireLease(ctx, "crashed-relay", 300*time.Millisecond, false); err != nil || !ok {
 		t.Fatalf("seed lease: %v %v", ok, err)
 	}
 	if err := e.Start(ctx); err != nil {
